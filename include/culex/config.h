@@ -1,0 +1,37 @@
+// The plugin's settings, as parsed from `plugin_opt_*` lines (plugin/options.h).
+// Defaults here are the documented defaults (docs/configuration.md). A Config is
+// built once on the broker thread at init and read-only afterwards.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace culex {
+
+struct Config {
+    // libpq connection string or URI; empty means libpq's defaults (PG* variables).
+    std::string db_conninfo;
+    // Name of this broker in a multi-broker setup; defaults to the host name.
+    std::string broker_id;
+    // MQTT topic filters: a message is stored when its topic matches one of
+    // store_topics and none of exclude_topics. `$SYS` topics are never stored.
+    std::vector<std::string> store_topics{"#"};
+    std::vector<std::string> exclude_topics;
+    // The writer commits a batch when it holds batch_max_rows messages or its first
+    // message has waited batch_max_ms, whichever comes first.
+    size_t batch_max_rows = 5000;
+    int64_t batch_max_ms = 10;
+    // Bounds of the in-memory queue between the broker thread and the writer.
+    size_t queue_capacity = 1000000;
+    size_t queue_max_bytes = size_t{512} << 20;
+    // Store a jsonb copy of payloads that are valid JSON (payload_json column).
+    bool store_json = true;
+    // Reconnect backoff ceiling while the database is unreachable.
+    int64_t db_retry_max_ms = 2000;
+    // How long shutdown waits for the queue to be written before giving up.
+    int64_t shutdown_timeout_ms = 15000;
+};
+
+}  // namespace culex

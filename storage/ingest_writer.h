@@ -1,0 +1,89 @@
+// The storage writer: one thread, one PostgreSQL connection, writing the ingest queue
+// to culex.message_store in batches, in arrival order.
+//
+// Each batch is one binary COPY (one transaction). While the database is unreachable
+// the writer keeps the batch it holds, reconnects with backoff and writes it again;
+// a batch whose commit outcome is unknown is looked up first, so nothing is stored
+// twice. A row PostgreSQL refuses is retried alone without its JSON copy and, if still
+// refused, counted and logged (refused_by_db). The writer never calls broker
+// functions; it logs through the LogQueue.
+//
+// Lifecycle: construct, start() once, stop() once; the destructor stops if needed.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "culex/clock.h"
+#include "culex/config.h"
+#include "culex/log.h"
+#include "backoff.h"
+#include "ingest_queue.h"
+#include "ingest_stats.h"
+#include "pg_connection.h"
+#include "topic_ids.h"
+
+namespace culex {
+
+class IngestWriter {
+public:
+    // All references must outlive the writer.
+    IngestWriter(const Config& config, IngestQueue& queue, LogQueue& log, IngestStats& stats);
+    ~IngestWriter();
+    IngestWriter(const IngestWriter&) = delete;
+    IngestWriter& operator=(const IngestWriter&) = delete;
+
+    // Starts the thread. The caller decides the thread's signal mask (it inherits it).
+    void start();
+
+    // Closes the queue and waits until everything queued is written or `timeout`
+    // passes. Returns how many messages were left unwritten.
+    uint64_t stop(std::chrono::milliseconds timeout);
+
+private:
+    enum class WriteResult { kDone, kRetry };
+
+    void run();
+    bool ensure_ready();
+    WriteResult write_batch();
+    WriteResult write_rows_one_by_one();
+    PgOutcome write_one_row(const Message& message, int32_t topic_id, bool with_json);
+    static bool is_duplicate(const PgOutcome& outcome);
+    bool batch_already_committed(bool& committed);
+    void note_db_failure(const std::string& what, const PgOutcome& outcome);
+    void wait_before_retry();
+    bool out_of_time() const;
+
+    const Config& config_;
+    IngestQueue& queue_;
+    LogQueue& log_;
+    IngestStats& stats_;
+    PgConnection db_;
+    TopicIds topic_ids_;
+    Backoff backoff_;
+
+    std::vector<Message> batch_;       // the batch being written, kept across retries
+    std::vector<int32_t> topic_ids_of_batch_;
+    std::string copy_buffer_;
+    bool batch_maybe_committed_ = false;  // a COPY of batch_ failed with its outcome unknown
+    int16_t broker_db_id_ = 0;
+    bool ready_ = false;                  // connected, migrated, broker id known
+
+    // Outage bookkeeping for log lines an admin can act on.
+    bool db_down_ = false;
+    SteadyClock::time_point db_down_since_;
+    SteadyClock::time_point last_failure_log_;
+
+    std::mutex stop_mu_;
+    std::condition_variable stop_cv_;
+    bool stopping_ = false;
+    SteadyClock::time_point stop_deadline_;
+    std::thread thread_;
+};
+
+}  // namespace culex

@@ -1,0 +1,69 @@
+// One libpq connection, owned and used by a single thread.
+//
+// Wraps the few libpq calls the storage code needs and classifies failures, because
+// what to do next depends on the kind: a lost connection is retried with backoff, a
+// row the server refuses is isolated, anything else is retried and logged.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "culex/status.h"
+
+namespace culex {
+
+struct PgResultDeleter {
+    void operator()(PGresult* r) const { PQclear(r); }
+};
+using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
+
+enum class PgErrorKind {
+    kNone,
+    kConnection,  // the connection is gone or the server is shutting down: reconnect
+    kBadRow,      // a value was refused (SQLSTATE class 22 or 23): isolate the row
+    kOther,       // anything else (permissions, missing table, ...): retry later
+};
+
+struct PgOutcome {
+    PgResult result;
+    PgErrorKind error = PgErrorKind::kNone;
+    std::string message;  // one line, for the log; empty when ok
+    bool ok() const { return error == PgErrorKind::kNone; }
+};
+
+// Ok when libpq can parse `conninfo` (key=value string or URI). Never connects.
+Status validate_conninfo(const std::string& conninfo);
+
+class PgConnection {
+public:
+    explicit PgConnection(std::string conninfo);
+    ~PgConnection();
+    PgConnection(const PgConnection&) = delete;
+    PgConnection& operator=(const PgConnection&) = delete;
+
+    // Opens a fresh connection (closing any old one). Blocks up to the connect timeout.
+    Status connect();
+    void close();
+    bool is_open() const;
+
+    // Runs one statement with text parameters (NUL-terminated, no NULLs).
+    PgOutcome exec(const char* sql, const std::vector<std::string>& params = {});
+    // Runs a script of one or more statements without parameters.
+    PgOutcome exec_script(const char* sql);
+    // COPY ... FROM STDIN with `data` as the whole input, as one statement.
+    PgOutcome copy_in(const char* copy_sql, const std::string& data);
+
+    PGconn* raw() { return conn_; }
+
+private:
+    PgOutcome classify(PgResult result);
+    PgOutcome connection_failure();
+
+    const std::string conninfo_;
+    PGconn* conn_ = nullptr;
+};
+
+}  // namespace culex

@@ -1,0 +1,23 @@
+// MQTT topic filters (`+` and `#` wildcards) as MQTT 3.1.1 §4.7 defines them.
+// Pure functions, safe from any thread.
+#pragma once
+
+#include <string_view>
+
+#include "culex/status.h"
+
+namespace culex {
+
+// Ok when `filter` is a valid subscription filter: 1..65535 bytes of UTF-8 without
+// NUL, `+` only as a whole level, `#` only as the whole last level. The error names
+// what is wrong, for the admin or API user who wrote it.
+Status validate_topic_filter(std::string_view filter);
+
+// True when the (valid) filter matches the topic name. Filters starting with a
+// wildcard do not match topics starting with `$`, as in MQTT.
+bool topic_matches(std::string_view filter, std::string_view topic);
+
+// True when `text` is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
+bool is_valid_utf8(std::string_view text);
+
+}  // namespace culex

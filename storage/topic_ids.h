@@ -1,0 +1,31 @@
+// Maps topic names to the integer ids of culex.topics, creating rows for new topics.
+//
+// Keeps every id it has seen in memory, so a topic costs one database round trip the
+// first time this broker stores it and none after. Owned and used by the writer thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "culex/message.h"
+#include "pg_connection.h"
+
+namespace culex {
+
+class TopicIds {
+public:
+    // Sets ids[i] to the id of batch[i].topic. On error ids is unspecified.
+    PgOutcome resolve(PgConnection& db, const std::vector<Message>& batch,
+                      std::vector<int32_t>& ids);
+
+private:
+    PgOutcome lookup_or_create(PgConnection& db, const std::string& topic, int32_t& id);
+
+    // Bounds the cache for brokers that see endless distinct topics.
+    static constexpr size_t kMaxCached = 1000000;
+    std::unordered_map<std::string, int32_t> cache_;
+};
+
+}  // namespace culex

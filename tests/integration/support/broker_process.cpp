@@ -1,0 +1,44 @@
+#include "broker_process.h"
+
+#include <signal.h>
+
+#include <fstream>
+
+namespace culex::test {
+
+BrokerProcess::BrokerProcess(const PluginOpts& plugin_opts, bool with_plugin)
+    : dir_(make_temp_dir("culex-broker")), port_(free_port()) {
+    std::ofstream conf(dir_ + "/mosquitto.conf");
+    conf << "listener " << port_ << " 127.0.0.1\n"
+         << "allow_anonymous true\n"
+         << "persistence false\n"
+         << "log_dest stderr\n"
+         << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n";
+    if (with_plugin) {
+        conf << "plugin " << CULEX_PLUGIN_PATH << "\n";
+        for (const auto& [key, value] : plugin_opts) conf << "plugin_opt_" << key << " " << value << "\n";
+    }
+    conf.close();
+    process_ = std::make_unique<Process>(
+        std::vector<std::string>{"mosquitto", "-c", dir_ + "/mosquitto.conf"}, dir_ + "/broker.log");
+}
+
+BrokerProcess::~BrokerProcess() {
+    if (process_->running()) terminate(std::chrono::seconds(30));
+    process_.reset();
+    remove_tree(dir_);
+}
+
+bool BrokerProcess::wait_ready() {
+    wait_until([&] { return port_open(port_) || !process_->running(); }, std::chrono::seconds(30));
+    return process_->running() && port_open(port_);
+}
+
+std::string BrokerProcess::log() const { return read_file(dir_ + "/broker.log"); }
+
+std::optional<int> BrokerProcess::terminate(std::chrono::milliseconds timeout) {
+    process_->signal(SIGTERM);
+    return process_->wait(timeout);
+}
+
+}  // namespace culex::test

@@ -1,0 +1,42 @@
+#include "fixture.h"
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+
+namespace culex::test {
+
+PgCluster& cluster() {
+    static std::unique_ptr<PgCluster> instance = std::make_unique<PgCluster>();
+    return *instance;
+}
+
+PluginOpts plugin_opts_for(const std::string& dbname, const PluginOpts& extra) {
+    PluginOpts opts = {{"db_conninfo", cluster().conninfo(dbname)},
+                       {"broker_id", "test-broker"},
+                       {"db_retry_max_ms", "500"}};
+    opts.insert(opts.end(), extra.begin(), extra.end());
+    return opts;
+}
+
+long stored_count(PgConnection& db) {
+    if (!db.is_open()) db.connect();
+    PgOutcome outcome = db.exec("SELECT count(*) FROM culex.message_store");
+    if (!outcome.ok()) return -1;
+    return std::stol(PQgetvalue(outcome.result.get(), 0, 0));
+}
+
+bool wait_stored(PgConnection& db, long n, std::chrono::milliseconds timeout) {
+    return wait_until([&] { return stored_count(db) >= n; }, timeout);
+}
+
+std::string from_hex(const std::string& hex) {
+    std::string out;
+    size_t start = hex.rfind("\\x", 0) == 0 ? 2 : 0;
+    for (size_t i = start; i + 1 < hex.size(); i += 2) {
+        out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
+    return out;
+}
+
+}  // namespace culex::test

@@ -1,0 +1,45 @@
+// A private PostgreSQL cluster for integration tests: initdb in a temp dir, postgres on
+// a free 127.0.0.1 port, trust auth. Runs as user `postgres` when the tests run as
+// root (PostgreSQL refuses root). Test-thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "process.h"
+#include "storage/pg_connection.h"
+
+namespace culex::test {
+
+class PgCluster {
+public:
+    PgCluster();  // initdb and start; throws on failure
+    ~PgCluster();
+    PgCluster(const PgCluster&) = delete;
+    PgCluster& operator=(const PgCluster&) = delete;
+
+    void start();
+    // Fast shutdown (SIGINT): open transactions are aborted, clients disconnected.
+    void stop();
+    int port() const { return port_; }
+    std::string conninfo(const std::string& dbname) const;
+    // A new empty database; each test gets its own.
+    std::string create_database();
+    // A connection to `dbname`, connected, or a failed REQUIRE.
+    std::unique_ptr<PgConnection> connect(const std::string& dbname) const;
+
+private:
+    std::string bin(const std::string& tool) const;
+
+    std::string bindir_;
+    std::string dir_;
+    int port_ = 0;
+    int next_db_ = 0;
+    std::unique_ptr<Process> server_;
+};
+
+// Runs a query expected to return one value; returns it as text ("" for NULL).
+std::string query_value(PgConnection& db, const char* sql,
+                        const std::vector<std::string>& params = {});
+
+}  // namespace culex::test

@@ -1,0 +1,64 @@
+// SIGTERM with messages still queued: the broker exits only after they are written,
+// within shutdown_timeout_ms, and reports what it could not write.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <thread>
+
+#include "support/fixture.h"
+
+using namespace culex::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+void publish_acked(int port, const std::string& id, int n) {
+    MqttClient device(port, id);
+    for (int i = 0; i < n; ++i) device.publish("flush/" + id, std::to_string(i), 1);
+    REQUIRE(device.wait_acked());
+}
+
+}  // namespace
+
+TEST_CASE("SIGTERM waits for the queue to be written", "[shutdown]") {
+    std::string dbname = cluster().create_database();
+    BrokerProcess broker(plugin_opts_for(dbname, {{"shutdown_timeout_ms", "60000"}}));
+    REQUIRE(broker.wait_ready());
+    auto db = cluster().connect(dbname);
+    REQUIRE(wait_until([&] { return stored_count(*db) == 0; }, 30s));  // schema ready
+    db->close();
+
+    // With the database down every acknowledged message is still in the queue.
+    cluster().stop();
+    publish_acked(broker.port(), "d1", 3000);
+    publish_acked(broker.port(), "d2", 3000);
+    broker.process().signal(SIGTERM);
+    REQUIRE(wait_until([&] { return broker.log().find("Mosquitto v") != std::string::npos &&
+                                    broker.log().find("terminating") != std::string::npos; },
+                       30s));
+    CHECK(broker.process().running());  // still flushing: nothing could be written yet
+    cluster().start();
+    CHECK(broker.process().wait(60s) == 0);
+
+    REQUIRE(db->connect().is_ok());
+    CHECK(stored_count(*db) == 6000);
+    CHECK(broker.log().find("stored 6000") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM past shutdown_timeout_ms reports what was not written", "[shutdown]") {
+    std::string dbname = cluster().create_database();
+    BrokerProcess broker(plugin_opts_for(dbname, {{"shutdown_timeout_ms", "1000"}}));
+    REQUIRE(broker.wait_ready());
+    auto db = cluster().connect(dbname);
+    REQUIRE(wait_until([&] { return stored_count(*db) == 0; }, 30s));
+    db->close();
+
+    cluster().stop();
+    publish_acked(broker.port(), "d1", 500);
+    CHECK(broker.terminate(30s) == 0);
+    cluster().start();
+    CHECK(broker.log().find("culex: 500 messages could not be written to PostgreSQL within "
+                            "shutdown_timeout_ms") != std::string::npos);
+    CHECK(broker.log().find("unwritten at shutdown 500") != std::string::npos);
+}

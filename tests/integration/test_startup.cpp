@@ -1,0 +1,89 @@
+// Start-up: bad options refuse to start, a missing database does not, and two brokers
+// migrating one database at once do not race.
+#include <catch2/catch.hpp>
+
+#include "storage/migrations.h"
+#include "support/fixture.h"
+
+using namespace culex::test;
+using namespace std::chrono_literals;
+
+TEST_CASE("a bad option stops the broker with a line naming it", "[startup]") {
+    struct Case {
+        PluginOpts opts;
+        std::string expected;
+    };
+    for (const Case& c : {Case{{{"batch_max_rows", "lots"}},
+                                "culex: plugin_opt_batch_max_rows: expected an integer from 1 to 100000, got 'lots'"},
+                           Case{{{"store_topics", "a/#/b"}}, "culex: plugin_opt_store_topics:"},
+                           Case{{{"db_conninfo", "host='x"}}, "culex: plugin_opt_db_conninfo:"},
+                           Case{{{"no_such_option", "1"}},
+                                "culex: plugin_opt_no_such_option: unknown option"}}) {
+        BrokerProcess broker(c.opts);
+        CHECK_FALSE(broker.wait_ready());
+        auto status = broker.process().wait(10s);
+        REQUIRE(status.has_value());
+        CHECK(*status != 0);
+        INFO(broker.log());
+        CHECK(broker.log().find(c.expected) != std::string::npos);
+    }
+}
+
+TEST_CASE("the broker starts while PostgreSQL is down and stores once it is up", "[startup]") {
+    std::string dbname = cluster().create_database();
+    cluster().stop();
+    BrokerProcess broker(plugin_opts_for(dbname));
+    REQUIRE(broker.wait_ready());
+    {
+        MqttClient device(broker.port(), "early");
+        for (int i = 0; i < 100; ++i) device.publish("early/t", std::to_string(i), 1);
+        REQUIRE(device.wait_acked());
+    }
+    cluster().start();
+    auto db = cluster().connect(dbname);
+    REQUIRE(wait_stored(*db, 100, 60s));
+    CHECK(stored_count(*db) == 100);
+}
+
+TEST_CASE("two brokers migrating one database at once both come up and store", "[startup]") {
+    std::string dbname = cluster().create_database();
+    PluginOpts first = plugin_opts_for(dbname);
+    first[1].second = "broker-one";
+    PluginOpts second = plugin_opts_for(dbname);
+    second[1].second = "broker-two";
+    BrokerProcess one(first);
+    BrokerProcess two(second);
+    REQUIRE(one.wait_ready());
+    REQUIRE(two.wait_ready());
+    {
+        MqttClient a(one.port(), "a");
+        MqttClient b(two.port(), "b");
+        for (int i = 0; i < 50; ++i) {
+            a.publish("shared/topic", "a" + std::to_string(i), 1);
+            b.publish("shared/topic", "b" + std::to_string(i), 1);
+        }
+        REQUIRE(a.wait_acked());
+        REQUIRE(b.wait_acked());
+    }
+    auto db = cluster().connect(dbname);
+    REQUIRE(wait_stored(*db, 100, 60s));
+    CHECK(query_value(*db, "SELECT count(*) FROM culex.schema_migrations") ==
+          std::to_string(culex::kMigrationCount));
+    CHECK(query_value(*db, "SELECT count(*) FROM culex.topics WHERE name = 'shared/topic'") == "1");
+    CHECK(query_value(*db, "SELECT string_agg(broker, ',' ORDER BY broker) FROM"
+                           " (SELECT DISTINCT broker FROM culex.messages) b") ==
+          "broker-one,broker-two");
+
+    // A restart finds the schema current and applies nothing twice.
+    CHECK(one.terminate(30s) == 0);
+    BrokerProcess again(first);
+    REQUIRE(again.wait_ready());
+    {
+        MqttClient a(again.port(), "a2");
+        a.publish("shared/topic", "after restart", 1);
+        REQUIRE(a.wait_acked());
+    }
+    REQUIRE(wait_stored(*db, 101, 60s));
+    CHECK(query_value(*db, "SELECT count(*) FROM culex.schema_migrations") ==
+          std::to_string(culex::kMigrationCount));
+}
