@@ -153,6 +153,11 @@ CULEX_EXPORT int mosquitto_plugin_cleanup(void* userdata, struct mosquitto_opt* 
     try {
         mosquitto_callback_unregister(state->id, MOSQ_EVT_MESSAGE, on_message, nullptr);
         mosquitto_callback_unregister(state->id, MOSQ_EVT_TICK, on_tick, nullptr);
+        mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                             "culex: writing %zu queued messages to PostgreSQL before exit "
+                             "(waiting at most shutdown_timeout_ms = %lld ms)",
+                             state->platform->backlog(),
+                             static_cast<long long>(state->platform->config().shutdown_timeout_ms));
         state->platform->stop();
         drain_log(*state->platform);
     } catch (const std::exception& e) {

@@ -28,6 +28,8 @@ public:
     // a summary. Broker thread, after the main loop has ended.
     void stop();
 
+    // Messages accepted but not yet written.
+    size_t backlog() const { return writer_.backlog(); }
     MessageIntake& intake() { return intake_; }
     LogQueue& log() { return log_; }
     const IngestStats& stats() const { return stats_; }

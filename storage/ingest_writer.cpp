@@ -62,11 +62,15 @@ bool IngestWriter::out_of_time() const {
 }
 
 void IngestWriter::run() {
+    // Connect at once rather than at the first message, so that the schema exists and
+    // a wrong conninfo shows in the log right after start.
+    ensure_ready();
     while (true) {
         if (batch_.empty()) {
             batch_maybe_committed_ = false;
             queue_.pop_batch(batch_, config_.batch_max_rows, milliseconds(config_.batch_max_ms),
                              kIdleWait);
+            batch_size_ = batch_.size();
             if (batch_.empty()) {
                 std::lock_guard<std::mutex> lock(stop_mu_);
                 if (stopping_) return;  // closed and drained
@@ -75,6 +79,7 @@ void IngestWriter::run() {
         }
         if (ensure_ready() && write_batch() == WriteResult::kDone) {
             batch_.clear();
+            batch_size_ = 0;
             backoff_.reset();
             continue;
         }
@@ -233,6 +238,7 @@ IngestWriter::WriteResult IngestWriter::write_rows_one_by_one() {
         break;
     }
     batch_.erase(batch_.begin(), batch_.begin() + static_cast<std::ptrdiff_t>(done));
+    batch_size_ = batch_.size();
     return result;
 }
 

@@ -11,6 +11,7 @@
 // Lifecycle: construct, start() once, stop() once; the destructor stops if needed.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -45,6 +46,9 @@ public:
     // passes. Returns how many messages were left unwritten.
     uint64_t stop(std::chrono::milliseconds timeout);
 
+    // Messages accepted but not yet written: the queue plus the batch in hand. Any thread.
+    size_t backlog() const { return queue_.size() + batch_size_.load(std::memory_order_relaxed); }
+
 private:
     enum class WriteResult { kDone, kRetry };
 
@@ -68,6 +72,7 @@ private:
     Backoff backoff_;
 
     std::vector<Message> batch_;       // the batch being written, kept across retries
+    std::atomic<size_t> batch_size_{0};  // batch_.size(), readable from other threads
     std::vector<int32_t> topic_ids_of_batch_;
     std::string copy_buffer_;
     bool batch_maybe_committed_ = false;  // a COPY of batch_ failed with its outcome unknown

@@ -55,12 +55,12 @@ TEST_CASE("a 30 s PostgreSQL outage under load loses and duplicates nothing", "[
     REQUIRE(wait_stored(*db, 1000, 30s));  // flowing before the outage
 
     db->close();
-    cluster().stop();
+    PgCluster::Outage outage(cluster());
     long sent_at_stop = p1.sent() + p2.sent();
     // The outage: the length of time is the scenario, not a synchronisation.
     std::this_thread::sleep_for(30s);
     long sent_during = p1.sent() + p2.sent() - sent_at_stop;
-    cluster().start();
+    outage.end();
     REQUIRE(wait_until([&] { return p1.sent() + p2.sent() > sent_at_stop + sent_during + 2000; }, 60s));
     p1.stop();
     p2.stop();

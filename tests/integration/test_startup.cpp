@@ -31,7 +31,7 @@ TEST_CASE("a bad option stops the broker with a line naming it", "[startup]") {
 
 TEST_CASE("the broker starts while PostgreSQL is down and stores once it is up", "[startup]") {
     std::string dbname = cluster().create_database();
-    cluster().stop();
+    PgCluster::Outage outage(cluster());
     BrokerProcess broker(plugin_opts_for(dbname));
     REQUIRE(broker.wait_ready());
     {
@@ -39,7 +39,7 @@ TEST_CASE("the broker starts while PostgreSQL is down and stores once it is up",
         for (int i = 0; i < 100; ++i) device.publish("early/t", std::to_string(i), 1);
         REQUIRE(device.wait_acked());
     }
-    cluster().start();
+    outage.end();
     auto db = cluster().connect(dbname);
     REQUIRE(wait_stored(*db, 100, 60s));
     CHECK(stored_count(*db) == 100);

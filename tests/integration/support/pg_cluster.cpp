@@ -41,6 +41,7 @@ PgCluster::~PgCluster() {
 std::string PgCluster::bin(const std::string& tool) const { return bindir_ + "/" + tool; }
 
 void PgCluster::start() {
+    if (server_ && server_->running()) return;
     server_ = std::make_unique<Process>(
         std::vector<std::string>{bin("postgres"), "-D", dir_ + "/data", "-p",
                                  std::to_string(port_), "-k", dir_ + "/socket", "-c",

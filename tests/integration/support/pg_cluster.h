@@ -18,9 +18,23 @@ public:
     PgCluster(const PgCluster&) = delete;
     PgCluster& operator=(const PgCluster&) = delete;
 
+    // Starts the server unless it is running.
     void start();
     // Fast shutdown (SIGINT): open transactions are aborted, clients disconnected.
     void stop();
+
+    // Stops the server for its lifetime, so a failing test never leaves it down.
+    class Outage {
+    public:
+        explicit Outage(PgCluster& cluster) : cluster_(cluster) { cluster_.stop(); }
+        ~Outage() { end(); }
+        Outage(const Outage&) = delete;
+        Outage& operator=(const Outage&) = delete;
+        void end() { cluster_.start(); }
+
+    private:
+        PgCluster& cluster_;
+    };
     int port() const { return port_; }
     std::string conninfo(const std::string& dbname) const;
     // A new empty database; each test gets its own.
