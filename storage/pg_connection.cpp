@@ -55,6 +55,9 @@ Status PgConnection::connect() {
     values.push_back(nullptr);
     conn_ = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
     if (conn_ == nullptr) return Status::error("out of memory creating a connection");
+    // libpq prints NOTICEs (e.g. "schema already exists") to stderr by default; they
+    // are expected here and would clutter the broker's output.
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
     if (PQstatus(conn_) != CONNECTION_OK) {
         Status error = Status::error(one_line(PQerrorMessage(conn_)));
         close();

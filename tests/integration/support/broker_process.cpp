@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 
 namespace culex::test {
@@ -15,7 +16,10 @@ BrokerProcess::BrokerProcess(const PluginOpts& plugin_opts, bool with_plugin)
          << "log_dest stderr\n"
          << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n";
     if (with_plugin) {
-        conf << "plugin " << CULEX_PLUGIN_PATH << "\n";
+        // mosquitto started as root loads plugins as user `mosquitto`, which may not be
+        // able to read the build tree (a checkout under /root); a copy in /tmp it can.
+        std::filesystem::copy_file(CULEX_PLUGIN_PATH, dir_ + "/culex.so");
+        conf << "plugin " << dir_ << "/culex.so\n";
         for (const auto& [key, value] : plugin_opts) conf << "plugin_opt_" << key << " " << value << "\n";
     }
     conf.close();
