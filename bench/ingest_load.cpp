@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 #include <mosquitto.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -19,7 +20,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -46,7 +46,8 @@ int64_t wall_us() {
 }
 
 double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return 0;
+    if (v.empty())
+        return 0;
     std::sort(v.begin(), v.end());
     return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
@@ -63,14 +64,16 @@ struct Publisher {
 };
 
 void on_connect(struct mosquitto*, void* obj, int rc) {
-    if (rc == 0) static_cast<Publisher*>(obj)->connected = true;
+    if (rc == 0)
+        static_cast<Publisher*>(obj)->connected = true;
 }
 
 void on_publish(struct mosquitto*, void* obj, int mid) {
     auto* p = static_cast<Publisher*>(obj);
     auto now = Clock::now();
     std::lock_guard<std::mutex> lock(p->mu);
-    if (mid == p->fence_mid) p->fence_acked = true;
+    if (mid == p->fence_mid)
+        p->fence_acked = true;
     auto it = p->sent_at.find(mid);
     if (it != p->sent_at.end()) {
         p->puback_ms.push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
@@ -81,10 +84,11 @@ void on_publish(struct mosquitto*, void* obj, int mid) {
 
 std::string make_payload(long seq, int size, bool probe) {
     char head[96];
-    int n = std::snprintf(head, sizeof head, "{\"seq\":%ld,\"ts\":%lld,\"probe\":%s,\"pad\":\"", seq,
-                          static_cast<long long>(wall_us()), probe ? "true" : "false");
+    int n = std::snprintf(head, sizeof head, "{\"seq\":%ld,\"ts\":%lld,\"probe\":%s,\"pad\":\"",
+                          seq, static_cast<long long>(wall_us()), probe ? "true" : "false");
     std::string s(head, static_cast<size_t>(n));
-    if (static_cast<int>(s.size()) + 2 < size) s.append(static_cast<size_t>(size) - s.size() - 2, 'x');
+    if (static_cast<int>(s.size()) + 2 < size)
+        s.append(static_cast<size_t>(size) - s.size() - 2, 'x');
     s += "\"}";
     return s;
 }
@@ -93,7 +97,8 @@ long peak_rss_kib(long pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
     std::string line;
     while (std::getline(in, line)) {
-        if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+        if (line.rfind("VmHWM:", 0) == 0)
+            return std::atol(line.c_str() + 6);
     }
     return -1;
 }
@@ -130,18 +135,21 @@ struct DbWatcher {
             const char* params[2] = {last_time.c_str(), probe_topic.c_str()};
             PGresult* r = PQexecParams(
                 conn,
-                "SELECT m.received_at::text, (m.payload_json->>'ts')::bigint FROM culex.message_store m"
+                "SELECT m.received_at::text, (m.payload_json->>'ts')::bigint FROM "
+                "culex.message_store m"
                 " JOIN culex.topics t ON t.id = m.topic_id"
                 " WHERE t.name = $2 AND m.received_at > $1::timestamptz ORDER BY m.received_at",
                 2, nullptr, params, nullptr, nullptr, 0);
             if (PQresultStatus(r) == PGRES_TUPLES_OK) {
                 for (int i = 0; i < PQntuples(r); ++i) {
-                    lag_ms.push_back(static_cast<double>(now_wall - std::atoll(PQgetvalue(r, i, 1))) / 1000.0);
+                    lag_ms.push_back(
+                        static_cast<double>(now_wall - std::atoll(PQgetvalue(r, i, 1))) / 1000.0);
                     last_time = PQgetvalue(r, i, 0);
                 }
             }
             PQclear(r);
-            long stored = query_long(conn, "SELECT coalesce(max(id), 0) FROM culex.message_store") - start_id;
+            long stored =
+                query_long(conn, "SELECT coalesce(max(id), 0) FROM culex.message_store") - start_id;
             if (stored >= expected) {
                 all_stored_at = now;
                 return;
@@ -161,15 +169,24 @@ Options parse(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i];
         std::string v = argv[i + 1];
-        if (k == "--port") o.port = std::stoi(v);
-        else if (k == "--publishers") o.publishers = std::stoi(v);
-        else if (k == "--messages") o.messages = std::stol(v);
-        else if (k == "--payload") o.payload = std::stoi(v);
-        else if (k == "--qos") o.qos = std::stoi(v);
-        else if (k == "--topics") o.topics = std::stoi(v);
-        else if (k == "--rate") o.rate = std::stol(v);
-        else if (k == "--db") o.db = v;
-        else if (k == "--broker-pid") o.broker_pid = std::stol(v);
+        if (k == "--port")
+            o.port = std::stoi(v);
+        else if (k == "--publishers")
+            o.publishers = std::stoi(v);
+        else if (k == "--messages")
+            o.messages = std::stol(v);
+        else if (k == "--payload")
+            o.payload = std::stoi(v);
+        else if (k == "--qos")
+            o.qos = std::stoi(v);
+        else if (k == "--topics")
+            o.topics = std::stoi(v);
+        else if (k == "--rate")
+            o.rate = std::stol(v);
+        else if (k == "--db")
+            o.db = v;
+        else if (k == "--broker-pid")
+            o.broker_pid = std::stol(v);
         else {
             std::fprintf(stderr, "unknown argument %s\n", k.c_str());
             std::exit(2);
@@ -198,11 +215,13 @@ int main(int argc, char** argv) {
         pubs.push_back(std::move(p));
     }
     for (auto& p : pubs) {
-        while (!p->connected) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        while (!p->connected)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
 
     // A topic of this run's own, so probes of earlier runs in the same database are not counted.
-    const std::string probe_topic = "bench/probe/" + std::to_string(getpid()) + "-" + std::to_string(wall_us());
+    const std::string probe_topic =
+        "bench/probe/" + std::to_string(getpid()) + "-" + std::to_string(wall_us());
     std::unique_ptr<DbWatcher> watcher;
     std::thread watch_thread;
     std::atomic<bool> give_up{false};
@@ -223,12 +242,14 @@ int main(int argc, char** argv) {
             double interval_us = o.rate > 0 ? 1e6 * o.publishers / static_cast<double>(o.rate) : 0;
             for (long i = 0; i < per_pub; ++i) {
                 if (interval_us > 0) {
-                    auto due = t0 + std::chrono::microseconds(static_cast<long>(interval_us * static_cast<double>(i)));
+                    auto due = t0 + std::chrono::microseconds(
+                                        static_cast<long>(interval_us * static_cast<double>(i)));
                     std::this_thread::sleep_until(due);
                 }
                 bool probe = i % o.probe_every == 0;
-                std::string topic = probe ? probe_topic
-                                          : "bench/" + std::to_string(k) + "/" + std::to_string(i % topics_per_pub);
+                std::string topic =
+                    probe ? probe_topic
+                          : "bench/" + std::to_string(k) + "/" + std::to_string(i % topics_per_pub);
                 std::string payload = make_payload(i, o.payload, probe);
                 int mid = 0;
                 if (o.qos > 0) {
@@ -237,8 +258,9 @@ int main(int argc, char** argv) {
                                       payload.data(), o.qos, false);
                     p.sent_at[mid] = Clock::now();
                 } else {
-                    while (mosquitto_publish(p.mosq, &mid, topic.c_str(), static_cast<int>(payload.size()),
-                                             payload.data(), 0, false) == MOSQ_ERR_NOMEM) {
+                    while (mosquitto_publish(p.mosq, &mid, topic.c_str(),
+                                             static_cast<int>(payload.size()), payload.data(), 0,
+                                             false) == MOSQ_ERR_NOMEM) {
                         std::this_thread::sleep_for(std::chrono::milliseconds(1));
                     }
                 }
@@ -249,20 +271,24 @@ int main(int argc, char** argv) {
             mosquitto_publish(p.mosq, &p.fence_mid, "bench/fence", 5, "fence", 1, false);
         });
     }
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+        t.join();
     for (auto& p : pubs) {
-        while (!p->fence_acked) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        while (!p->fence_acked)
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     auto t_broker = Clock::now();
     double broker_s = std::chrono::duration<double>(t_broker - t0).count();
     long sent = per_pub * o.publishers;
 
-    std::printf("publishers=%d messages=%ld payload=%dB qos=%d topics=%d rate=%s\n", o.publishers, sent,
-                o.payload, o.qos, o.topics, o.rate > 0 ? std::to_string(o.rate).c_str() : "max");
+    std::printf("publishers=%d messages=%ld payload=%dB qos=%d topics=%d rate=%s\n", o.publishers,
+                sent, o.payload, o.qos, o.topics,
+                o.rate > 0 ? std::to_string(o.rate).c_str() : "max");
     std::printf("broker_throughput_msg_per_s=%.0f\n", static_cast<double>(sent) / broker_s);
     if (o.qos > 0) {
         std::vector<double> all;
-        for (auto& p : pubs) all.insert(all.end(), p->puback_ms.begin(), p->puback_ms.end());
+        for (auto& p : pubs)
+            all.insert(all.end(), p->puback_ms.begin(), p->puback_ms.end());
         std::printf("puback_latency_ms_p50=%.3f p99=%.3f max=%.3f\n", percentile(all, 0.5),
                     percentile(all, 0.99), percentile(all, 1.0));
     }
@@ -277,20 +303,25 @@ int main(int argc, char** argv) {
         });
         watch_thread.join();
         timeout.join();
-        long stored = query_long(watcher->conn, "SELECT coalesce(max(id), 0) FROM culex.message_store") -
-                      watcher->start_id;
+        long stored =
+            query_long(watcher->conn, "SELECT coalesce(max(id), 0) FROM culex.message_store") -
+            watcher->start_id;
         std::printf("rows_stored=%ld of %ld\n", stored, expected_rows);
         if (watcher->all_stored_at != Clock::time_point{}) {
             double s = std::chrono::duration<double>(watcher->all_stored_at - t0).count();
-            std::printf("rows_persisted_per_s=%.0f (all %ld rows committed %.2f s after the first publish)\n",
-                        static_cast<double>(expected_rows) / s, expected_rows, s);
+            std::printf(
+                "rows_persisted_per_s=%.0f (all %ld rows committed %.2f s after the first "
+                "publish)\n",
+                static_cast<double>(expected_rows) / s, expected_rows, s);
         }
         std::printf("ingest_lag_ms_p50=%.1f p99=%.1f max=%.1f (probes=%zu, 5 ms polling)\n",
                     percentile(watcher->lag_ms, 0.5), percentile(watcher->lag_ms, 0.99),
                     percentile(watcher->lag_ms, 1.0), watcher->lag_ms.size());
         PQfinish(watcher->conn);
     }
-    if (o.broker_pid > 0) std::printf("broker_peak_rss_mib=%.1f\n", static_cast<double>(peak_rss_kib(o.broker_pid)) / 1024.0);
+    if (o.broker_pid > 0)
+        std::printf("broker_peak_rss_mib=%.1f\n",
+                    static_cast<double>(peak_rss_kib(o.broker_pid)) / 1024.0);
     for (auto& p : pubs) {
         mosquitto_disconnect(p->mosq);
         mosquitto_loop_stop(p->mosq, false);

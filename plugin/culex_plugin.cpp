@@ -28,11 +28,16 @@ struct PluginState {
 
 int mosquitto_level(LogLevel level) {
     switch (level) {
-        case LogLevel::kDebug: return MOSQ_LOG_DEBUG;
-        case LogLevel::kInfo: return MOSQ_LOG_INFO;
-        case LogLevel::kNotice: return MOSQ_LOG_NOTICE;
-        case LogLevel::kWarning: return MOSQ_LOG_WARNING;
-        case LogLevel::kError: return MOSQ_LOG_ERR;
+        case LogLevel::kDebug:
+            return MOSQ_LOG_DEBUG;
+        case LogLevel::kInfo:
+            return MOSQ_LOG_INFO;
+        case LogLevel::kNotice:
+            return MOSQ_LOG_NOTICE;
+        case LogLevel::kWarning:
+            return MOSQ_LOG_WARNING;
+        case LogLevel::kError:
+            return MOSQ_LOG_ERR;
     }
     return MOSQ_LOG_INFO;
 }
@@ -47,8 +52,10 @@ void drain_log(culex::Platform& platform) {
 // Mosquitto 2.0.11 never sends MOSQ_EVT_TICK when per_listener_settings is true; say
 // so once instead of leaving the admin to wonder where the log lines went.
 void warn_if_no_ticks(PluginState& state) {
-    if (state.saw_tick || state.warned_no_tick) return;
-    if (SteadyClock::now() - state.started < std::chrono::seconds(5)) return;
+    if (state.saw_tick || state.warned_no_tick)
+        return;
+    if (SteadyClock::now() - state.started < std::chrono::seconds(5))
+        return;
     state.warned_no_tick = true;
     mosquitto_log_printf(MOSQ_LOG_WARNING,
                          "culex: the broker sends no tick events (per_listener_settings true?); "
@@ -62,8 +69,8 @@ int on_message(int /*event*/, void* event_data, void* userdata) {
     try {
         culex::IncomingPublish publish;
         publish.topic = event->topic;
-        publish.payload = std::string_view(static_cast<const char*>(event->payload),
-                                           event->payloadlen);
+        publish.payload =
+            std::string_view(static_cast<const char*>(event->payload), event->payloadlen);
         const char* client_id = mosquitto_client_id(event->client);
         publish.client_id = client_id != nullptr ? client_id : "";
         publish.username = mosquitto_client_username(event->client);
@@ -89,7 +96,8 @@ int on_tick(int /*event*/, void* /*event_data*/, void* userdata) {
 
 std::string host_name() {
     char name[256] = {};
-    if (gethostname(name, sizeof name - 1) != 0) return "";
+    if (gethostname(name, sizeof name - 1) != 0)
+        return "";
     return name;
 }
 
@@ -100,15 +108,17 @@ std::string host_name() {
 
 extern "C" {
 
-CULEX_EXPORT int mosquitto_plugin_version(int supported_version_count, const int* supported_versions) {
+CULEX_EXPORT int mosquitto_plugin_version(int supported_version_count,
+                                          const int* supported_versions) {
     for (int i = 0; i < supported_version_count; ++i) {
-        if (supported_versions[i] == 5) return 5;
+        if (supported_versions[i] == 5)
+            return 5;
     }
     return -1;
 }
 
 CULEX_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** userdata,
-                          struct mosquitto_opt* options, int option_count) {
+                                       struct mosquitto_opt* options, int option_count) {
     try {
         std::vector<culex::PluginOption> parsed;
         for (int i = 0; i < option_count; ++i) {
@@ -125,8 +135,8 @@ CULEX_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void**
         state->platform = std::make_unique<culex::Platform>(std::move(config.value()));
         if (mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, on_message, nullptr,
                                         state.get()) != MOSQ_ERR_SUCCESS ||
-            mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, nullptr,
-                                        state.get()) != MOSQ_ERR_SUCCESS) {
+            mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, nullptr, state.get()) !=
+                MOSQ_ERR_SUCCESS) {
             mosquitto_log_printf(MOSQ_LOG_ERR, "culex: cannot register broker callbacks");
             mosquitto_callback_unregister(identifier, MOSQ_EVT_MESSAGE, on_message, nullptr);
             return MOSQ_ERR_UNKNOWN;
@@ -147,9 +157,10 @@ CULEX_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void**
 }
 
 CULEX_EXPORT int mosquitto_plugin_cleanup(void* userdata, struct mosquitto_opt* /*options*/,
-                             int /*option_count*/) {
+                                          int /*option_count*/) {
     std::unique_ptr<PluginState> state(static_cast<PluginState*>(userdata));
-    if (!state) return MOSQ_ERR_SUCCESS;
+    if (!state)
+        return MOSQ_ERR_SUCCESS;
     try {
         mosquitto_callback_unregister(state->id, MOSQ_EVT_MESSAGE, on_message, nullptr);
         mosquitto_callback_unregister(state->id, MOSQ_EVT_TICK, on_tick, nullptr);

@@ -12,8 +12,8 @@ std::atomic<uint64_t> next_seq{1};
 
 }  // namespace
 
-MessageIntake::MessageIntake(const TopicSelector& selector, IngestQueue& queue,
-                             IngestStats& stats, LogQueue& log)
+MessageIntake::MessageIntake(const TopicSelector& selector, IngestQueue& queue, IngestStats& stats,
+                             LogQueue& log)
     : selector_(selector), queue_(queue), stats_(stats), log_(log) {}
 
 void MessageIntake::accept(const IncomingPublish& publish) {
@@ -46,11 +46,11 @@ void MessageIntake::note_drop(IngestQueue::PushResult why) {
     stats_.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
     ++drops_since_log_;
     auto now = SteadyClock::now();
-    if (now - last_drop_log_ < kDropLogInterval) return;
-    const char* bound = why == IngestQueue::PushResult::kFullBytes
-                            ? "queue_max_bytes"
-                            : why == IngestQueue::PushResult::kClosed ? "shutting down"
-                                                                      : "queue_capacity";
+    if (now - last_drop_log_ < kDropLogInterval)
+        return;
+    const char* bound = why == IngestQueue::PushResult::kFullBytes ? "queue_max_bytes"
+                        : why == IngestQueue::PushResult::kClosed  ? "shutting down"
+                                                                   : "queue_capacity";
     log_.printf(LogLevel::kWarning,
                 "culex: ingest queue full (%s): %" PRIu64
                 " message(s) not stored since the last report (still delivered to "

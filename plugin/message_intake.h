@@ -29,13 +29,13 @@ struct IncomingPublish {
 };
 
 class MessageIntake {
-public:
+  public:
     MessageIntake(const TopicSelector& selector, IngestQueue& queue, IngestStats& stats,
                   LogQueue& log);
 
     void accept(const IncomingPublish& publish);
 
-private:
+  private:
     void note_drop(IngestQueue::PushResult why);
 
     static constexpr std::chrono::seconds kDropLogInterval{10};

@@ -17,8 +17,10 @@ namespace {
 std::string trim(std::string_view s) {
     size_t b = 0;
     size_t e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+    while (b < e && std::isspace(static_cast<unsigned char>(s[b])))
+        ++b;
+    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
+        --e;
     return std::string(s.substr(b, e - b));
 }
 
@@ -45,17 +47,26 @@ Status parse_size(const std::string& key, const std::string& value, int64_t min,
     int64_t unit = 1;
     if (!digits.empty()) {
         switch (digits.back()) {
-            case 'k': case 'K': unit = int64_t{1} << 10; break;
-            case 'M': unit = int64_t{1} << 20; break;
-            case 'G': unit = int64_t{1} << 30; break;
-            default: break;
+            case 'k':
+            case 'K':
+                unit = int64_t{1} << 10;
+                break;
+            case 'M':
+                unit = int64_t{1} << 20;
+                break;
+            case 'G':
+                unit = int64_t{1} << 30;
+                break;
+            default:
+                break;
         }
-        if (unit != 1) digits.pop_back();
+        if (unit != 1)
+            digits.pop_back();
     }
     int64_t v = 0;
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-    if (ec != std::errc() || end != digits.data() + digits.size() || v < 0 ||
-        v > max / unit || v * unit < min) {
+    if (ec != std::errc() || end != digits.data() + digits.size() || v < 0 || v > max / unit ||
+        v * unit < min) {
         return bad(key, "expected a size from " + std::to_string(min >> 20) + "M to " +
                             std::to_string(max >> 30) + "G (bytes, or with a k/M/G suffix), got '" +
                             value + "'");
@@ -78,13 +89,15 @@ Status parse_bool(const std::string& key, const std::string& value, bool& out) {
 Status parse_filter(const std::string& key, const std::string& value,
                     std::vector<std::string>& out) {
     Status valid = validate_topic_filter(value);
-    if (!valid.is_ok()) return bad(key, valid.message() + " ('" + value + "')");
+    if (!valid.is_ok())
+        return bad(key, valid.message() + " ('" + value + "')");
     out.push_back(value);
     return Status::ok();
 }
 
 Status parse_broker_id(const std::string& key, const std::string& value, std::string& out) {
-    if (value.empty() || value.size() > 64) return bad(key, "expected 1 to 64 characters");
+    if (value.empty() || value.size() > 64)
+        return bad(key, "expected 1 to 64 characters");
     for (unsigned char c : value) {
         if (!std::isalnum(c) && c != '-' && c != '_' && c != '.') {
             return bad(key, "use only letters, digits, '-', '_' and '.', got '" + value + "'");
@@ -101,7 +114,8 @@ Setter integer(Field Config::*field, int64_t min, int64_t max) {
     return [=](const std::string& key, const std::string& value, Config& c) {
         int64_t v = 0;
         Status s = parse_integer(key, value, min, max, v);
-        if (s.is_ok()) c.*field = static_cast<Field>(v);
+        if (s.is_ok())
+            c.*field = static_cast<Field>(v);
         return s;
     };
 }
@@ -111,22 +125,17 @@ const std::map<std::string, Setter>& setters() {
         {"db_conninfo",
          [](const std::string& key, const std::string& value, Config& c) {
              Status s = validate_conninfo(value);
-             if (!s.is_ok()) return bad(key, s.message());
+             if (!s.is_ok())
+                 return bad(key, s.message());
              c.db_conninfo = value;
              return Status::ok();
          }},
-        {"broker_id",
-         [](const std::string& key, const std::string& value, Config& c) {
-             return parse_broker_id(key, value, c.broker_id);
-         }},
-        {"store_topics",
-         [](const std::string& key, const std::string& value, Config& c) {
-             return parse_filter(key, value, c.store_topics);
-         }},
-        {"exclude_topics",
-         [](const std::string& key, const std::string& value, Config& c) {
-             return parse_filter(key, value, c.exclude_topics);
-         }},
+        {"broker_id", [](const std::string& key, const std::string& value,
+                         Config& c) { return parse_broker_id(key, value, c.broker_id); }},
+        {"store_topics", [](const std::string& key, const std::string& value,
+                            Config& c) { return parse_filter(key, value, c.store_topics); }},
+        {"exclude_topics", [](const std::string& key, const std::string& value,
+                              Config& c) { return parse_filter(key, value, c.exclude_topics); }},
         {"batch_max_rows", integer(&Config::batch_max_rows, 1, 100000)},
         {"batch_max_ms", integer(&Config::batch_max_ms, 0, 10000)},
         {"queue_capacity", integer(&Config::queue_capacity, 1000, 100000000)},
@@ -134,13 +143,12 @@ const std::map<std::string, Setter>& setters() {
          [](const std::string& key, const std::string& value, Config& c) {
              int64_t v = 0;
              Status s = parse_size(key, value, int64_t{1} << 20, int64_t{1} << 40, v);
-             if (s.is_ok()) c.queue_max_bytes = static_cast<size_t>(v);
+             if (s.is_ok())
+                 c.queue_max_bytes = static_cast<size_t>(v);
              return s;
          }},
-        {"store_json",
-         [](const std::string& key, const std::string& value, Config& c) {
-             return parse_bool(key, value, c.store_json);
-         }},
+        {"store_json", [](const std::string& key, const std::string& value,
+                          Config& c) { return parse_bool(key, value, c.store_json); }},
         {"db_retry_max_ms", integer(&Config::db_retry_max_ms, 100, 600000)},
         {"shutdown_timeout_ms", integer(&Config::shutdown_timeout_ms, 0, 3600000)},
     };
@@ -165,17 +173,22 @@ Result<Config> parse_options(const std::vector<PluginOption>& options,
         auto it = setters().find(key);
         if (it == setters().end()) {
             std::string known;
-            for (const auto& [name, setter] : setters()) known += (known.empty() ? "" : ", ") + name;
+            for (const auto& [name, setter] : setters())
+                known += (known.empty() ? "" : ", ") + name;
             return bad(key, "unknown option (known: " + known + ")");
         }
         bool first_time = seen.insert(key).second;
-        if (!first_time && !is_list_option(key)) return bad(key, "given more than once");
+        if (!first_time && !is_list_option(key))
+            return bad(key, "given more than once");
         // The first line of a list option replaces its default rather than adding to it.
-        if (first_time && key == "store_topics") config.store_topics.clear();
+        if (first_time && key == "store_topics")
+            config.store_topics.clear();
         Status s = it->second(key, value, config);
-        if (!s.is_ok()) return s;
+        if (!s.is_ok())
+            return s;
     }
-    if (config.broker_id.empty()) return bad("broker_id", "no host name to default to; set it");
+    if (config.broker_id.empty())
+        return bad("broker_id", "no host name to default to; set it");
     return config;
 }
 

@@ -17,7 +17,7 @@
 namespace culex {
 
 class Platform {
-public:
+  public:
     explicit Platform(Config config);
     Platform(const Platform&) = delete;
     Platform& operator=(const Platform&) = delete;
@@ -35,7 +35,7 @@ public:
     const IngestStats& stats() const { return stats_; }
     const Config& config() const { return config_; }
 
-private:
+  private:
     const Config config_;
     LogQueue log_;
     IngestStats stats_;

@@ -11,7 +11,7 @@
 namespace culex {
 
 class SignalBlock {
-public:
+  public:
     SignalBlock() {
         sigset_t all;
         sigfillset(&all);
@@ -21,7 +21,7 @@ public:
     SignalBlock(const SignalBlock&) = delete;
     SignalBlock& operator=(const SignalBlock&) = delete;
 
-private:
+  private:
     sigset_t saved_;
 };
 

@@ -10,7 +10,8 @@ TopicSelector::TopicSelector(std::vector<std::string> store, std::vector<std::st
       store_everything_(store_.size() == 1 && store_[0] == "#") {}
 
 bool TopicSelector::selects(std::string_view topic) const {
-    if (topic.substr(0, 4) == "$SYS") return false;
+    if (topic.substr(0, 4) == "$SYS")
+        return false;
     bool stored = false;
     if (store_everything_) {
         stored = topic.empty() || topic[0] != '$';
@@ -22,9 +23,11 @@ bool TopicSelector::selects(std::string_view topic) const {
             }
         }
     }
-    if (!stored) return false;
+    if (!stored)
+        return false;
     for (const auto& filter : exclude_) {
-        if (topic_matches(filter, topic)) return false;
+        if (topic_matches(filter, topic))
+            return false;
     }
     return true;
 }

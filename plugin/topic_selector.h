@@ -10,13 +10,13 @@
 namespace culex {
 
 class TopicSelector {
-public:
+  public:
     // Filters must be valid (plugin/options.cpp validates them).
     TopicSelector(std::vector<std::string> store, std::vector<std::string> exclude);
 
     bool selects(std::string_view topic) const;
 
-private:
+  private:
     std::vector<std::string> store_;
     std::vector<std::string> exclude_;
     bool store_everything_;  // store is just "#": skip matching on the hot path

@@ -10,7 +10,7 @@
 namespace culex {
 
 class Backoff {
-public:
+  public:
     Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max)
         : initial_(initial), max_(std::max(initial, max)), next_(initial) {}
 
@@ -25,7 +25,7 @@ public:
 
     void reset() { next_ = initial_; }
 
-private:
+  private:
     const std::chrono::milliseconds initial_;
     const std::chrono::milliseconds max_;
     std::chrono::milliseconds next_;

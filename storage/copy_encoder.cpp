@@ -13,8 +13,8 @@ void put_u16(std::string& out, uint16_t v) {
 }
 
 void put_u32(std::string& out, uint32_t v) {
-    char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
-                 static_cast<char>(v >> 8), static_cast<char>(v)};
+    char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                 static_cast<char>(v)};
     out.append(b, 4);
 }
 
@@ -23,7 +23,9 @@ void put_u64(std::string& out, uint64_t v) {
     put_u32(out, static_cast<uint32_t>(v));
 }
 
-void put_null(std::string& out) { put_u32(out, 0xFFFFFFFFu); }
+void put_null(std::string& out) {
+    put_u32(out, 0xFFFFFFFFu);
+}
 
 void put_bytes(std::string& out, const std::string& bytes) {
     put_u32(out, static_cast<uint32_t>(bytes.size()));
@@ -71,6 +73,8 @@ void append_copy_row(std::string& out, const Message& m, int32_t topic_id, int16
     put_u64(out, static_cast<uint64_t>(m.received_us - kPostgresEpochOffsetUs));
 }
 
-void finish_copy(std::string& out) { put_u16(out, 0xFFFF); }
+void finish_copy(std::string& out) {
+    put_u16(out, 0xFFFF);
+}
 
 }  // namespace culex

@@ -12,11 +12,14 @@ IngestQueue::PushResult IngestQueue::try_push(Message&& message) {
     bool wake = false;
     {
         std::lock_guard<std::mutex> lock(mu_);
-        if (closed_) return PushResult::kClosed;
-        if (messages_.size() >= max_messages_) return PushResult::kFullMessages;
+        if (closed_)
+            return PushResult::kClosed;
+        if (messages_.size() >= max_messages_)
+            return PushResult::kFullMessages;
         // A single message larger than the whole bound is still accepted into an empty
         // queue, so an oversized bound never blocks a big payload forever.
-        if (bytes_ + footprint > max_bytes_ && !messages_.empty()) return PushResult::kFullBytes;
+        if (bytes_ + footprint > max_bytes_ && !messages_.empty())
+            return PushResult::kFullBytes;
         messages_.push_back(std::move(message));
         bytes_ += footprint;
         if (wake_at_size_ != 0 && messages_.size() >= wake_at_size_) {
@@ -26,7 +29,8 @@ IngestQueue::PushResult IngestQueue::try_push(Message&& message) {
     }
     // Notifying only on the threshold keeps the broker thread out of futex calls for
     // all but one message per batch.
-    if (wake) wake_consumer_.notify_one();
+    if (wake)
+        wake_consumer_.notify_one();
     return PushResult::kQueued;
 }
 
@@ -36,13 +40,12 @@ size_t IngestQueue::pop_batch(std::vector<Message>& out, size_t max_rows,
     std::unique_lock<std::mutex> lock(mu_);
     if (messages_.empty() && !closed_) {
         wake_at_size_ = 1;
-        wake_consumer_.wait_for(lock, idle_wait,
-                                [this] { return !messages_.empty() || closed_; });
+        wake_consumer_.wait_for(lock, idle_wait, [this] { return !messages_.empty() || closed_; });
     }
     if (!messages_.empty() && messages_.size() < max_rows && !closed_ && linger.count() > 0) {
         wake_at_size_ = max_rows;
-        wake_consumer_.wait_for(lock, linger,
-                                [this, max_rows] { return messages_.size() >= max_rows || closed_; });
+        wake_consumer_.wait_for(
+            lock, linger, [this, max_rows] { return messages_.size() >= max_rows || closed_; });
     }
     wake_at_size_ = 0;
     size_t n = std::min(max_rows, messages_.size());

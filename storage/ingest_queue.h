@@ -19,7 +19,7 @@
 namespace culex {
 
 class IngestQueue {
-public:
+  public:
     enum class PushResult { kQueued, kFullMessages, kFullBytes, kClosed };
 
     IngestQueue(size_t max_messages, size_t max_bytes);
@@ -41,7 +41,7 @@ public:
     size_t size() const;
     size_t bytes() const;
 
-private:
+  private:
     const size_t max_messages_;
     const size_t max_bytes_;
     mutable std::mutex mu_;

@@ -39,10 +39,13 @@ IngestWriter::IngestWriter(const Config& config, IngestQueue& queue, LogQueue& l
       backoff_(milliseconds(100), milliseconds(config.db_retry_max_ms)) {}
 
 IngestWriter::~IngestWriter() {
-    if (thread_.joinable()) stop(milliseconds(0));
+    if (thread_.joinable())
+        stop(milliseconds(0));
 }
 
-void IngestWriter::start() { thread_ = std::thread([this] { run(); }); }
+void IngestWriter::start() {
+    thread_ = std::thread([this] { run(); });
+}
 
 uint64_t IngestWriter::stop(milliseconds timeout) {
     {
@@ -52,7 +55,8 @@ uint64_t IngestWriter::stop(milliseconds timeout) {
     }
     stop_cv_.notify_all();
     queue_.close();
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable())
+        thread_.join();
     return batch_.size() + queue_.size();
 }
 
@@ -73,7 +77,8 @@ void IngestWriter::run() {
             batch_size_ = batch_.size();
             if (batch_.empty()) {
                 std::lock_guard<std::mutex> lock(stop_mu_);
-                if (stopping_) return;  // closed and drained
+                if (stopping_)
+                    return;  // closed and drained
                 continue;
             }
         }
@@ -83,7 +88,8 @@ void IngestWriter::run() {
             backoff_.reset();
             continue;
         }
-        if (out_of_time()) return;
+        if (out_of_time())
+            return;
         wait_before_retry();
     }
 }
@@ -91,13 +97,15 @@ void IngestWriter::run() {
 void IngestWriter::wait_before_retry() {
     std::unique_lock<std::mutex> lock(stop_mu_);
     auto until = SteadyClock::now() + backoff_.next();
-    if (stopping_ && stop_deadline_ < until) until = stop_deadline_;
+    if (stopping_ && stop_deadline_ < until)
+        until = stop_deadline_;
     stop_cv_.wait_until(lock, until);
 }
 
 void IngestWriter::note_db_failure(const std::string& what, const PgOutcome& outcome) {
     ++stats_.db_errors;
-    if (outcome.error == PgErrorKind::kConnection) ready_ = false;
+    if (outcome.error == PgErrorKind::kConnection)
+        ready_ = false;
     auto now = SteadyClock::now();
     if (!db_down_) {
         db_down_ = true;
@@ -114,7 +122,8 @@ void IngestWriter::note_db_failure(const std::string& what, const PgOutcome& out
 }
 
 bool IngestWriter::ensure_ready() {
-    if (ready_ && db_.is_open()) return true;
+    if (ready_ && db_.is_open())
+        return true;
     ready_ = false;
     Status connected = db_.connect();
     if (!connected.is_ok()) {
@@ -135,8 +144,10 @@ bool IngestWriter::ensure_ready() {
         " SELECT id FROM created UNION ALL SELECT id FROM culex.brokers WHERE name = $1",
         {config_.broker_id});
     if (!broker.ok() || PQntuples(broker.result.get()) == 0) {
-        if (broker.ok()) broker.message = "broker row not found; will retry";
-        if (broker.ok()) broker.error = PgErrorKind::kOther;
+        if (broker.ok())
+            broker.message = "broker row not found; will retry";
+        if (broker.ok())
+            broker.error = PgErrorKind::kOther;
         note_db_failure("registering broker '" + config_.broker_id + "'", broker);
         return false;
     }
@@ -175,7 +186,8 @@ bool IngestWriter::batch_already_committed(bool& committed) {
 IngestWriter::WriteResult IngestWriter::write_batch() {
     if (batch_maybe_committed_) {
         bool committed = false;
-        if (!batch_already_committed(committed)) return WriteResult::kRetry;
+        if (!batch_already_committed(committed))
+            return WriteResult::kRetry;
         batch_maybe_committed_ = false;
         if (committed) {
             stats_.stored += batch_.size();
@@ -201,8 +213,10 @@ IngestWriter::WriteResult IngestWriter::write_batch() {
         ++stats_.batches;
         return WriteResult::kDone;
     }
-    if (copied.error == PgErrorKind::kBadRow) return write_rows_one_by_one();
-    if (copied.error == PgErrorKind::kConnection) batch_maybe_committed_ = true;
+    if (copied.error == PgErrorKind::kBadRow)
+        return write_rows_one_by_one();
+    if (copied.error == PgErrorKind::kConnection)
+        batch_maybe_committed_ = true;
     note_db_failure("writing a batch of " + std::to_string(batch_.size()) + " messages", copied);
     return WriteResult::kRetry;
 }
@@ -251,7 +265,8 @@ PgOutcome IngestWriter::write_one_row(const Message& m, int32_t topic_id, bool w
 
 bool IngestWriter::is_duplicate(const PgOutcome& outcome) {
     // 23505: the row's (received_at, broker_id, seq) exists: an earlier attempt stored it.
-    if (outcome.error != PgErrorKind::kBadRow || !outcome.result) return false;
+    if (outcome.error != PgErrorKind::kBadRow || !outcome.result)
+        return false;
     const char* state = PQresultErrorField(outcome.result.get(), PG_DIAG_SQLSTATE);
     return state != nullptr && std::strcmp(state, "23505") == 0;
 }

@@ -20,10 +20,10 @@
 #include <thread>
 #include <vector>
 
+#include "backoff.h"
 #include "culex/clock.h"
 #include "culex/config.h"
 #include "culex/log.h"
-#include "backoff.h"
 #include "ingest_queue.h"
 #include "ingest_stats.h"
 #include "pg_connection.h"
@@ -32,7 +32,7 @@
 namespace culex {
 
 class IngestWriter {
-public:
+  public:
     // All references must outlive the writer.
     IngestWriter(const Config& config, IngestQueue& queue, LogQueue& log, IngestStats& stats);
     ~IngestWriter();
@@ -49,7 +49,7 @@ public:
     // Messages accepted but not yet written: the queue plus the batch in hand. Any thread.
     size_t backlog() const { return queue_.size() + batch_size_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     enum class WriteResult { kDone, kRetry };
 
     void run();
@@ -71,13 +71,13 @@ private:
     TopicIds topic_ids_;
     Backoff backoff_;
 
-    std::vector<Message> batch_;       // the batch being written, kept across retries
+    std::vector<Message> batch_;         // the batch being written, kept across retries
     std::atomic<size_t> batch_size_{0};  // batch_.size(), readable from other threads
     std::vector<int32_t> topic_ids_of_batch_;
     std::string copy_buffer_;
     bool batch_maybe_committed_ = false;  // a COPY of batch_ failed with its outcome unknown
     int16_t broker_db_id_ = 0;
-    bool ready_ = false;                  // connected, migrated, broker id known
+    bool ready_ = false;  // connected, migrated, broker id known
 
     // Outage bookkeeping for log lines an admin can act on.
     bool db_down_ = false;

@@ -13,8 +13,9 @@ namespace {
 // no sensor reading needs more and it bounds the exponent check below.
 constexpr size_t kMaxNumberLength = 400;
 
-class JsonbCompatibility : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, JsonbCompatibility> {
-public:
+class JsonbCompatibility
+    : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, JsonbCompatibility> {
+  public:
     bool Default() { return true; }
     bool String(const char* s, rapidjson::SizeType len, bool /*copy*/) {
         // A decoded NUL comes from a \u0000 escape, which jsonb refuses.
@@ -22,9 +23,11 @@ public:
     }
     bool Key(const char* s, rapidjson::SizeType len, bool copy) { return String(s, len, copy); }
     bool RawNumber(const char* s, rapidjson::SizeType len, bool /*copy*/) {
-        if (len > kMaxNumberLength) return false;
+        if (len > kMaxNumberLength)
+            return false;
         const char* e = static_cast<const char*>(std::memchr(s, 'e', len));
-        if (e == nullptr) e = static_cast<const char*>(std::memchr(s, 'E', len));
+        if (e == nullptr)
+            e = static_cast<const char*>(std::memchr(s, 'E', len));
         // numeric holds decimal exponents up to about ±131072; stay well inside.
         return e == nullptr || std::labs(std::strtol(e + 1, nullptr, 10)) <= 10000;
     }
@@ -39,7 +42,7 @@ public:
         return true;
     }
 
-private:
+  private:
     int depth_ = 0;
 };
 

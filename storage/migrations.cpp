@@ -12,23 +12,28 @@ constexpr const char* kLockMigrations = "SELECT pg_advisory_xact_lock(7240117433
 
 PgOutcome apply_in_transaction(PgConnection& db) {
     PgOutcome step = db.exec(kLockMigrations);
-    if (!step.ok()) return step;
+    if (!step.ok())
+        return step;
     step = db.exec("CREATE SCHEMA IF NOT EXISTS culex");
-    if (!step.ok()) return step;
+    if (!step.ok())
+        return step;
     step = db.exec(
         "CREATE TABLE IF NOT EXISTS culex.schema_migrations ("
         " version integer PRIMARY KEY, name text NOT NULL,"
         " applied_at timestamptz NOT NULL DEFAULT now())");
-    if (!step.ok()) return step;
+    if (!step.ok())
+        return step;
     step = db.exec("SELECT version FROM culex.schema_migrations");
-    if (!step.ok()) return step;
+    if (!step.ok())
+        return step;
     std::set<int> applied;
     for (int i = 0; i < PQntuples(step.result.get()); ++i) {
         applied.insert(std::atoi(PQgetvalue(step.result.get(), i, 0)));
     }
     for (size_t i = 0; i < kMigrationCount; ++i) {
         const Migration& m = kMigrations[i];
-        if (applied.count(m.version) != 0) continue;
+        if (applied.count(m.version) != 0)
+            continue;
         step = db.exec_script(m.sql);
         if (!step.ok()) {
             step.message = "migration " + std::string(m.name) + ": " + step.message;
@@ -36,7 +41,8 @@ PgOutcome apply_in_transaction(PgConnection& db) {
         }
         step = db.exec("INSERT INTO culex.schema_migrations (version, name) VALUES ($1, $2)",
                        {std::to_string(m.version), m.name});
-        if (!step.ok()) return step;
+        if (!step.ok())
+            return step;
     }
     return step;
 }
@@ -45,7 +51,8 @@ PgOutcome apply_in_transaction(PgConnection& db) {
 
 PgOutcome apply_migrations(PgConnection& db) {
     PgOutcome begin = db.exec("BEGIN");
-    if (!begin.ok()) return begin;
+    if (!begin.ok())
+        return begin;
     PgOutcome outcome = apply_in_transaction(db);
     if (!outcome.ok()) {
         db.exec("ROLLBACK");

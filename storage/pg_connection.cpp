@@ -10,12 +10,14 @@ namespace {
 std::string one_line(const char* text) {
     std::string s = text != nullptr ? text : "";
     std::replace(s.begin(), s.end(), '\n', ' ');
-    while (!s.empty() && s.back() == ' ') s.pop_back();
+    while (!s.empty() && s.back() == ' ')
+        s.pop_back();
     return s;
 }
 
 bool is_connection_sqlstate(const char* state) {
-    if (state == nullptr) return false;
+    if (state == nullptr)
+        return false;
     // 08: connection exception; 57P0x: admin/crash shutdown, cannot connect now;
     // 53: insufficient resources (disk full, out of memory): all pass with time.
     return std::strncmp(state, "08", 2) == 0 || std::strncmp(state, "57P", 3) == 0 ||
@@ -25,7 +27,8 @@ bool is_connection_sqlstate(const char* state) {
 }  // namespace
 
 Status validate_conninfo(const std::string& conninfo) {
-    if (conninfo.empty()) return Status::ok();
+    if (conninfo.empty())
+        return Status::ok();
     char* error = nullptr;
     PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
     if (options == nullptr) {
@@ -39,7 +42,9 @@ Status validate_conninfo(const std::string& conninfo) {
 
 PgConnection::PgConnection(std::string conninfo) : conninfo_(std::move(conninfo)) {}
 
-PgConnection::~PgConnection() { close(); }
+PgConnection::~PgConnection() {
+    close();
+}
 
 Status PgConnection::connect() {
     close();
@@ -54,10 +59,12 @@ Status PgConnection::connect() {
     keys.push_back(nullptr);
     values.push_back(nullptr);
     conn_ = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
-    if (conn_ == nullptr) return Status::error("out of memory creating a connection");
+    if (conn_ == nullptr)
+        return Status::error("out of memory creating a connection");
     // libpq prints NOTICEs (e.g. "schema already exists") to stderr by default; they
     // are expected here and would clutter the broker's output.
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
     if (PQstatus(conn_) != CONNECTION_OK) {
         Status error = Status::error(one_line(PQerrorMessage(conn_)));
         close();
@@ -67,11 +74,14 @@ Status PgConnection::connect() {
 }
 
 void PgConnection::close() {
-    if (conn_ != nullptr) PQfinish(conn_);
+    if (conn_ != nullptr)
+        PQfinish(conn_);
     conn_ = nullptr;
 }
 
-bool PgConnection::is_open() const { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }
+bool PgConnection::is_open() const {
+    return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK;
+}
 
 PgOutcome PgConnection::connection_failure() {
     PgOutcome outcome;
@@ -90,47 +100,55 @@ PgOutcome PgConnection::classify(PgResult result) {
     const char* state = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr;
     if (PQstatus(conn_) != CONNECTION_OK || is_connection_sqlstate(state)) {
         outcome.error = PgErrorKind::kConnection;
-    } else if (state != nullptr && (std::strncmp(state, "22", 2) == 0 ||
-                                    std::strncmp(state, "23", 2) == 0)) {
+    } else if (state != nullptr &&
+               (std::strncmp(state, "22", 2) == 0 || std::strncmp(state, "23", 2) == 0)) {
         outcome.error = PgErrorKind::kBadRow;
     } else {
         outcome.error = PgErrorKind::kOther;
     }
     outcome.message = one_line(result ? PQresultErrorMessage(result.get()) : PQerrorMessage(conn_));
-    if (outcome.message.empty()) outcome.message = one_line(PQerrorMessage(conn_));
+    if (outcome.message.empty())
+        outcome.message = one_line(PQerrorMessage(conn_));
     outcome.result = std::move(result);
     return outcome;
 }
 
 PgOutcome PgConnection::exec(const char* sql, const std::vector<std::string>& params) {
-    if (!is_open()) return connection_failure();
+    if (!is_open())
+        return connection_failure();
     std::vector<const char*> values;
     values.reserve(params.size());
-    for (const auto& p : params) values.push_back(p.c_str());
+    for (const auto& p : params)
+        values.push_back(p.c_str());
     PgResult result(PQexecParams(conn_, sql, static_cast<int>(values.size()), nullptr,
                                  values.data(), nullptr, nullptr, 0));
     return classify(std::move(result));
 }
 
 PgOutcome PgConnection::exec_script(const char* sql) {
-    if (!is_open()) return connection_failure();
+    if (!is_open())
+        return connection_failure();
     return classify(PgResult(PQexec(conn_, sql)));
 }
 
 PgOutcome PgConnection::copy_in(const char* copy_sql, const std::string& data) {
-    if (!is_open()) return connection_failure();
+    if (!is_open())
+        return connection_failure();
     PgResult start(PQexec(conn_, copy_sql));
-    if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) return classify(std::move(start));
+    if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN)
+        return classify(std::move(start));
     // Large chunks keep the number of socket writes low; libpq buffers internally.
     constexpr size_t kChunk = 1 << 20;
     for (size_t off = 0; off < data.size(); off += kChunk) {
         size_t n = std::min(kChunk, data.size() - off);
-        if (PQputCopyData(conn_, data.data() + off, static_cast<int>(n)) != 1) break;
+        if (PQputCopyData(conn_, data.data() + off, static_cast<int>(n)) != 1)
+            break;
     }
     PQputCopyEnd(conn_, nullptr);
     PgResult end(PQgetResult(conn_));
     // Drain anything left so the connection is ready for the next command.
-    while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+    while (PGresult* extra = PQgetResult(conn_))
+        PQclear(extra);
     return classify(std::move(end));
 }
 

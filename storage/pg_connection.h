@@ -38,7 +38,7 @@ struct PgOutcome {
 Status validate_conninfo(const std::string& conninfo);
 
 class PgConnection {
-public:
+  public:
     explicit PgConnection(std::string conninfo);
     ~PgConnection();
     PgConnection(const PgConnection&) = delete;
@@ -58,7 +58,7 @@ public:
 
     PGconn* raw() { return conn_; }
 
-private:
+  private:
     PgOutcome classify(PgResult result);
     PgOutcome connection_failure();
 

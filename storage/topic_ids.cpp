@@ -14,8 +14,10 @@ PgOutcome TopicIds::resolve(PgConnection& db, const std::vector<Message>& batch,
             continue;
         }
         PgOutcome outcome = lookup_or_create(db, batch[i].topic, ids[i]);
-        if (!outcome.ok()) return outcome;
-        if (cache_.size() >= kMaxCached) cache_.clear();
+        if (!outcome.ok())
+            return outcome;
+        if (cache_.size() >= kMaxCached)
+            cache_.clear();
         cache_.emplace(batch[i].topic, ids[i]);
     }
     return PgOutcome{};
@@ -30,9 +32,11 @@ PgOutcome TopicIds::lookup_or_create(PgConnection& db, const std::string& topic,
         " SELECT id FROM created UNION ALL SELECT id FROM culex.topics WHERE name = $1";
     for (int attempt = 0; attempt < 3; ++attempt) {
         PgOutcome outcome = db.exec(kSql, {topic});
-        if (!outcome.ok()) return outcome;
+        if (!outcome.ok())
+            return outcome;
         if (PQntuples(outcome.result.get()) > 0) {
-            id = static_cast<int32_t>(std::strtol(PQgetvalue(outcome.result.get(), 0, 0), nullptr, 10));
+            id = static_cast<int32_t>(
+                std::strtol(PQgetvalue(outcome.result.get(), 0, 0), nullptr, 10));
             return PgOutcome{};
         }
     }

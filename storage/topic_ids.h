@@ -15,12 +15,12 @@
 namespace culex {
 
 class TopicIds {
-public:
+  public:
     // Sets ids[i] to the id of batch[i].topic. On error ids is unspecified.
     PgOutcome resolve(PgConnection& db, const std::vector<Message>& batch,
                       std::vector<int32_t>& ids);
 
-private:
+  private:
     PgOutcome lookup_or_create(PgConnection& db, const std::string& topic, int32_t& id);
 
     // Bounds the cache for brokers that see endless distinct topics.

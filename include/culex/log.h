@@ -21,7 +21,7 @@ namespace culex {
 enum class LogLevel { kDebug, kInfo, kNotice, kWarning, kError };
 
 class LogQueue {
-public:
+  public:
     explicit LogQueue(size_t max_lines = 1000) : max_lines_(max_lines) {}
     LogQueue(const LogQueue&) = delete;
     LogQueue& operator=(const LogQueue&) = delete;
@@ -49,7 +49,8 @@ public:
     // the broker thread may call it on every tick.
     template <typename Sink>
     void drain(Sink&& sink) {
-        if (!pending_.load(std::memory_order_acquire)) return;
+        if (!pending_.load(std::memory_order_acquire))
+            return;
         std::deque<std::pair<LogLevel, std::string>> lines;
         size_t dropped = 0;
         {
@@ -58,14 +59,15 @@ public:
             std::swap(dropped, dropped_);
             pending_.store(false, std::memory_order_release);
         }
-        for (auto& [level, line] : lines) sink(level, line);
+        for (auto& [level, line] : lines)
+            sink(level, line);
         if (dropped > 0) {
             sink(LogLevel::kWarning,
                  "culex: " + std::to_string(dropped) + " log lines dropped (log queue full)");
         }
     }
 
-private:
+  private:
     const size_t max_lines_;
     std::mutex mu_;
     std::deque<std::pair<LogLevel, std::string>> lines_;

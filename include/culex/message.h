@@ -27,8 +27,7 @@ struct Message {
 
     // Approximate memory the message holds, for the queue's byte bound.
     size_t footprint() const {
-        return sizeof(Message) + topic.size() + payload.size() + client_id.size() +
-               username.size();
+        return sizeof(Message) + topic.size() + payload.size() + client_id.size() + username.size();
     }
 };
 

@@ -9,7 +9,7 @@
 namespace culex {
 
 class Status {
-public:
+  public:
     static Status ok() { return Status(); }
     static Status error(std::string message) { return Status(std::move(message)); }
 
@@ -19,7 +19,7 @@ public:
         return message_ ? *message_ : kEmpty;
     }
 
-private:
+  private:
     Status() = default;
     explicit Status(std::string message) : message_(std::move(message)) {}
     std::optional<std::string> message_;
@@ -28,16 +28,17 @@ private:
 // A value or the Status saying why there is none.
 template <typename T>
 class Result {
-public:
-    Result(T value) : value_(std::move(value)), status_(Status::ok()) {}  // NOLINT: implicit by design
-    Result(Status error) : status_(std::move(error)) {}                    // NOLINT: implicit by design
+  public:
+    Result(T value)
+        : value_(std::move(value)), status_(Status::ok()) {}  // NOLINT: implicit by design
+    Result(Status error) : status_(std::move(error)) {}       // NOLINT: implicit by design
 
     bool is_ok() const { return value_.has_value(); }
     const Status& status() const { return status_; }
     T& value() { return *value_; }
     const T& value() const { return *value_; }
 
-private:
+  private:
     std::optional<T> value_;
     Status status_;
 };

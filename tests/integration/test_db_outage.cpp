@@ -14,18 +14,19 @@ namespace {
 
 // Publishes "<client>:<n>" at about `per_second` until stopped; counts what it sent.
 class Publisher {
-public:
+  public:
     Publisher(int port, std::string id, int per_second)
         : client_(port, id), id_(std::move(id)), thread_([this, per_second] { run(per_second); }) {}
     ~Publisher() { stop(); }
     void stop() {
         stopping_ = true;
-        if (thread_.joinable()) thread_.join();
+        if (thread_.joinable())
+            thread_.join();
     }
     long sent() const { return sent_; }
     MqttClient& client() { return client_; }
 
-private:
+  private:
     void run(int per_second) {
         auto next = std::chrono::steady_clock::now();
         while (!stopping_) {
@@ -61,7 +62,8 @@ TEST_CASE("a 30 s PostgreSQL outage under load loses and duplicates nothing", "[
     std::this_thread::sleep_for(30s);
     long sent_during = p1.sent() + p2.sent() - sent_at_stop;
     outage.end();
-    REQUIRE(wait_until([&] { return p1.sent() + p2.sent() > sent_at_stop + sent_during + 2000; }, 60s));
+    REQUIRE(
+        wait_until([&] { return p1.sent() + p2.sent() > sent_at_stop + sent_during + 2000; }, 60s));
     p1.stop();
     p2.stop();
     REQUIRE(p1.client().wait_acked());
@@ -77,12 +79,14 @@ TEST_CASE("a 30 s PostgreSQL outage under load loses and duplicates nothing", "[
           std::to_string(total));
     // Per-client order: the sequence numbers in the payloads rise with the row id.
     CHECK(query_value(*db,
-                      "SELECT count(*) FROM (SELECT n, lag(n) OVER (PARTITION BY client_id ORDER BY id) AS prev"
+                      "SELECT count(*) FROM (SELECT n, lag(n) OVER (PARTITION BY client_id ORDER "
+                      "BY id) AS prev"
                       " FROM (SELECT id, client_id,"
                       " split_part(convert_from(payload, 'UTF8'), ':', 2)::bigint AS n"
                       " FROM culex.message_store) numbered) pairs WHERE n <> prev + 1") == "0");
-    CHECK(query_value(*db, "SELECT min(split_part(convert_from(payload, 'UTF8'), ':', 2)::bigint)"
-                           " FROM culex.message_store") == "0");
+    CHECK(query_value(*db,
+                      "SELECT min(split_part(convert_from(payload, 'UTF8'), ':', 2)::bigint)"
+                      " FROM culex.message_store") == "0");
     std::string log = broker.log();
     CHECK(log.find("Messages are kept in memory") != std::string::npos);
     CHECK(log.find("PostgreSQL is reachable again") != std::string::npos);

@@ -37,8 +37,8 @@ std::map<std::string, std::vector<Stored>> stored_by_client(culex::PgConnection&
     std::map<std::string, std::vector<Stored>> out;
     for (int i = 0; i < PQntuples(rows.result.get()); ++i) {
         auto v = [&](int c) { return std::string(PQgetvalue(rows.result.get(), i, c)); };
-        out[v(0)].push_back(Stored{v(1), from_hex(v(2)), std::stoi(v(3)), v(4) == "t", v(5),
-                                   v(6) == "t", v(7)});
+        out[v(0)].push_back(
+            Stored{v(1), from_hex(v(2)), std::stoi(v(3)), v(4) == "t", v(5), v(6) == "t", v(7)});
     }
     return out;
 }
@@ -46,7 +46,8 @@ std::map<std::string, std::vector<Stored>> stored_by_client(culex::PgConnection&
 std::string random_bytes(size_t n, unsigned seed) {
     std::mt19937 rng(seed);
     std::string s(n, '\0');
-    for (auto& c : s) c = static_cast<char>(rng() & 0xff);
+    for (auto& c : s)
+        c = static_cast<char>(rng() & 0xff);
     return s;
 }
 
@@ -58,9 +59,11 @@ TEST_CASE("every message is stored exactly, in order per client", "[ingest]") {
     REQUIRE(broker.wait_ready());
 
     std::string all_bytes;
-    for (int b = 0; b < 256; ++b) all_bytes.push_back(static_cast<char>(b));
+    for (int b = 0; b < 256; ++b)
+        all_bytes.push_back(static_cast<char>(b));
     std::string long_topic = "a";
-    while (long_topic.size() < 65535) long_topic += "\xc3\xa9";  // 'é', 2 bytes
+    while (long_topic.size() < 65535)
+        long_topic += "\xc3\xa9";  // 'é', 2 bytes
 
     std::map<std::string, std::vector<Sent>> sent;
     sent["dev-a"] = {
@@ -76,9 +79,11 @@ TEST_CASE("every message is stored exactly, in order per client", "[ingest]") {
         {"json/not-quite", "{\"temp\": 21.5", 0, false},
         {"utf8/тема/主题", "héllo", 1, false},
     };
-    for (int i = 0; i < 300; ++i) sent["dev-b"].push_back({"order/b", "b" + std::to_string(i), i % 3, false});
+    for (int i = 0; i < 300; ++i)
+        sent["dev-b"].push_back({"order/b", "b" + std::to_string(i), i % 3, false});
     for (int i = 0; i < 300; ++i) {
-        sent["dev-c"].push_back({"order/c/" + std::to_string(i % 5), std::to_string(i), 1, i % 50 == 0});
+        sent["dev-c"].push_back(
+            {"order/c/" + std::to_string(i % 5), std::to_string(i), 1, i % 50 == 0});
     }
 
     {
@@ -88,17 +93,20 @@ TEST_CASE("every message is stored exactly, in order per client", "[ingest]") {
         std::vector<std::thread> devices;
         for (auto [client, id] : {std::pair{&a, "dev-a"}, {&b, "dev-b"}, {&c, "dev-c"}}) {
             devices.emplace_back([&sent, client = client, id = std::string(id)] {
-                for (const auto& m : sent[id]) client->publish(m.topic, m.payload, m.qos, m.retain);
+                for (const auto& m : sent[id])
+                    client->publish(m.topic, m.payload, m.qos, m.retain);
             });
         }
-        for (auto& t : devices) t.join();
+        for (auto& t : devices)
+            t.join();
         REQUIRE(a.wait_acked());
         REQUIRE(b.wait_acked());
         REQUIRE(c.wait_acked());
     }
 
     long total = 0;
-    for (const auto& [client, list] : sent) total += static_cast<long>(list.size());
+    for (const auto& [client, list] : sent)
+        total += static_cast<long>(list.size());
     auto db = cluster().connect(dbname);
     REQUIRE(wait_stored(*db, total, std::chrono::seconds(60)));
     CHECK(stored_count(*db) == total);
@@ -130,9 +138,9 @@ TEST_CASE("every message is stored exactly, in order per client", "[ingest]") {
 
 TEST_CASE("store_topics and exclude_topics decide what is stored", "[ingest]") {
     std::string dbname = cluster().create_database();
-    BrokerProcess broker(plugin_opts_for(
-        dbname, {{"store_topics", "sensors/#"}, {"store_topics", "marker"},
-                 {"exclude_topics", "sensors/debug/#"}}));
+    BrokerProcess broker(plugin_opts_for(dbname, {{"store_topics", "sensors/#"},
+                                                  {"store_topics", "marker"},
+                                                  {"exclude_topics", "sensors/debug/#"}}));
     REQUIRE(broker.wait_ready());
     {
         MqttClient device(broker.port(), "dev");
@@ -146,7 +154,8 @@ TEST_CASE("store_topics and exclude_topics decide what is stored", "[ingest]") {
     REQUIRE(wait_until(
         [&] {
             return stored_count(*db) >= 0 &&
-                   query_value(*db, "SELECT count(*) FROM culex.messages WHERE topic = 'marker'") == "1";
+                   query_value(*db, "SELECT count(*) FROM culex.messages WHERE topic = 'marker'") ==
+                       "1";
         },
         std::chrono::seconds(30)));
     CHECK(query_value(*db, "SELECT string_agg(topic, ',' ORDER BY id) FROM culex.messages") ==

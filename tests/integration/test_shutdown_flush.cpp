@@ -15,7 +15,8 @@ namespace {
 
 void publish_acked(int port, const std::string& id, int n) {
     MqttClient device(port, id);
-    for (int i = 0; i < n; ++i) device.publish("flush/" + id, std::to_string(i), 1);
+    for (int i = 0; i < n; ++i)
+        device.publish("flush/" + id, std::to_string(i), 1);
     REQUIRE(device.wait_acked());
 }
 
@@ -35,7 +36,9 @@ TEST_CASE("SIGTERM waits for the queue to be written", "[shutdown]") {
     publish_acked(broker.port(), "d2", 3000);
     broker.process().signal(SIGTERM);
     REQUIRE(wait_until(
-        [&] { return broker.log().find("culex: writing 6000 queued messages") != std::string::npos; },
+        [&] {
+            return broker.log().find("culex: writing 6000 queued messages") != std::string::npos;
+        },
         30s));
     CHECK(broker.process().running());  // still flushing: nothing could be written yet
     outage.end();

@@ -13,12 +13,13 @@ TEST_CASE("a bad option stops the broker with a line naming it", "[startup]") {
         PluginOpts opts;
         std::string expected;
     };
-    for (const Case& c : {Case{{{"batch_max_rows", "lots"}},
-                                "culex: plugin_opt_batch_max_rows: expected an integer from 1 to 100000, got 'lots'"},
-                           Case{{{"store_topics", "a/#/b"}}, "culex: plugin_opt_store_topics:"},
-                           Case{{{"db_conninfo", "host='x"}}, "culex: plugin_opt_db_conninfo:"},
-                           Case{{{"no_such_option", "1"}},
-                                "culex: plugin_opt_no_such_option: unknown option"}}) {
+    for (const Case& c :
+         {Case{
+              {{"batch_max_rows", "lots"}},
+              "culex: plugin_opt_batch_max_rows: expected an integer from 1 to 100000, got 'lots'"},
+          Case{{{"store_topics", "a/#/b"}}, "culex: plugin_opt_store_topics:"},
+          Case{{{"db_conninfo", "host='x"}}, "culex: plugin_opt_db_conninfo:"},
+          Case{{{"no_such_option", "1"}}, "culex: plugin_opt_no_such_option: unknown option"}}) {
         BrokerProcess broker(c.opts);
         CHECK_FALSE(broker.wait_ready());
         auto status = broker.process().wait(10s);
@@ -36,7 +37,8 @@ TEST_CASE("the broker starts while PostgreSQL is down and stores once it is up",
     REQUIRE(broker.wait_ready());
     {
         MqttClient device(broker.port(), "early");
-        for (int i = 0; i < 100; ++i) device.publish("early/t", std::to_string(i), 1);
+        for (int i = 0; i < 100; ++i)
+            device.publish("early/t", std::to_string(i), 1);
         REQUIRE(device.wait_acked());
     }
     outage.end();
@@ -70,8 +72,9 @@ TEST_CASE("two brokers migrating one database at once both come up and store", "
     CHECK(query_value(*db, "SELECT count(*) FROM culex.schema_migrations") ==
           std::to_string(culex::kMigrationCount));
     CHECK(query_value(*db, "SELECT count(*) FROM culex.topics WHERE name = 'shared/topic'") == "1");
-    CHECK(query_value(*db, "SELECT string_agg(broker, ',' ORDER BY broker) FROM"
-                           " (SELECT DISTINCT broker FROM culex.messages) b") ==
+    CHECK(query_value(*db,
+                      "SELECT string_agg(broker, ',' ORDER BY broker) FROM"
+                      " (SELECT DISTINCT broker FROM culex.messages) b") ==
           "broker-one,broker-two");
 
     // A restart finds the schema current and applies nothing twice.

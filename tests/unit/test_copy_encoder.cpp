@@ -6,7 +6,8 @@
 namespace {
 std::string bytes(std::initializer_list<int> values) {
     std::string s;
-    for (int v : values) s.push_back(static_cast<char>(v));
+    for (int v : values)
+        s.push_back(static_cast<char>(v));
     return s;
 }
 }  // namespace
@@ -33,16 +34,16 @@ TEST_CASE("a row encodes every column in order, big-endian, NULLs as -1", "[copy
     std::string out;
     culex::append_copy_row(out, m, 0x01020304, 7, false);
     std::string expected = bytes({0, 10});
-    expected += bytes({0, 0, 0, 4, 1, 2, 3, 4});                          // topic_id
-    expected += bytes({0, 0, 0, 3}) + std::string("a\0b", 3);            // payload
-    expected += bytes({0xff, 0xff, 0xff, 0xff});                         // payload_json NULL
-    expected += bytes({0, 0, 0, 2, 0, 2});                               // qos
-    expected += bytes({0, 0, 0, 1, 1});                                  // retain
-    expected += bytes({0, 0, 0, 2}) + "c1";                              // client_id
-    expected += bytes({0xff, 0xff, 0xff, 0xff});                         // username NULL
-    expected += bytes({0, 0, 0, 2, 0, 7});                               // broker_id
-    expected += bytes({0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8});             // seq
-    expected += bytes({0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1});             // received_at
+    expected += bytes({0, 0, 0, 4, 1, 2, 3, 4});               // topic_id
+    expected += bytes({0, 0, 0, 3}) + std::string("a\0b", 3);  // payload
+    expected += bytes({0xff, 0xff, 0xff, 0xff});               // payload_json NULL
+    expected += bytes({0, 0, 0, 2, 0, 2});                     // qos
+    expected += bytes({0, 0, 0, 1, 1});                        // retain
+    expected += bytes({0, 0, 0, 2}) + "c1";                    // client_id
+    expected += bytes({0xff, 0xff, 0xff, 0xff});               // username NULL
+    expected += bytes({0, 0, 0, 2, 0, 7});                     // broker_id
+    expected += bytes({0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8});   // seq
+    expected += bytes({0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1});   // received_at
     CHECK(out == expected);
 }
 

@@ -21,19 +21,22 @@ Message make(uint64_t seq, size_t payload = 10) {
 
 TEST_CASE("queue preserves order and pops at most max_rows", "[queue]") {
     IngestQueue q(100, 1 << 20);
-    for (uint64_t i = 1; i <= 10; ++i) REQUIRE(q.try_push(make(i)) == IngestQueue::PushResult::kQueued);
+    for (uint64_t i = 1; i <= 10; ++i)
+        REQUIRE(q.try_push(make(i)) == IngestQueue::PushResult::kQueued);
     std::vector<Message> out;
     CHECK(q.pop_batch(out, 4, 0ms, 0ms) == 4);
     CHECK(q.pop_batch(out, 100, 0ms, 0ms) == 6);
     REQUIRE(out.size() == 10);
-    for (uint64_t i = 0; i < 10; ++i) CHECK(out[i].seq == i + 1);
+    for (uint64_t i = 0; i < 10; ++i)
+        CHECK(out[i].seq == i + 1);
     CHECK(q.size() == 0);
     CHECK(q.bytes() == 0);
 }
 
 TEST_CASE("queue refuses at its message bound and at its byte bound", "[queue]") {
     IngestQueue by_count(3, 1 << 20);
-    for (uint64_t i = 0; i < 3; ++i) REQUIRE(by_count.try_push(make(i)) == IngestQueue::PushResult::kQueued);
+    for (uint64_t i = 0; i < 3; ++i)
+        REQUIRE(by_count.try_push(make(i)) == IngestQueue::PushResult::kQueued);
     Message extra = make(9);
     CHECK(by_count.try_push(std::move(extra)) == IngestQueue::PushResult::kFullMessages);
     CHECK(extra.payload.size() == 10);  // refused messages are left intact

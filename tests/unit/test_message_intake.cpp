@@ -55,7 +55,8 @@ TEST_CASE("a full queue drops, counts and logs instead of blocking", "[intake]")
     culex::MessageIntake intake(selector, queue, stats, log);
     culex::IncomingPublish p;
     p.topic = "t";
-    for (int i = 0; i < 5; ++i) intake.accept(p);
+    for (int i = 0; i < 5; ++i)
+        intake.accept(p);
     CHECK(stats.queued == 2);
     CHECK(stats.dropped_queue_full == 3);
     std::vector<std::string> lines;

@@ -73,9 +73,11 @@ TEST_CASE("bad values give one line naming the option", "[options]") {
     CHECK(error_of({{"exclude_topics", ""}}) ==
           "plugin_opt_exclude_topics: topic filter is empty ('')");
     CHECK(error_of({{"broker_id", "a b"}}).rfind("plugin_opt_broker_id:", 0) == 0);
-    CHECK(error_of({{"db_conninfo", "host='unterminated"}}).rfind("plugin_opt_db_conninfo:", 0) == 0);
+    CHECK(error_of({{"db_conninfo", "host='unterminated"}}).rfind("plugin_opt_db_conninfo:", 0) ==
+          0);
     CHECK(error_of({{"db_conninfo", "nonsense_key=1"}}).rfind("plugin_opt_db_conninfo:", 0) == 0);
     CHECK(error_of({{"batch_max_rows", "1"}, {"batch_max_rows", "2"}}) ==
           "plugin_opt_batch_max_rows: given more than once");
-    CHECK(error_of({{"batchmaxrows", "1"}}).rfind("plugin_opt_batchmaxrows: unknown option (known: ", 0) == 0);
+    CHECK(error_of({{"batchmaxrows", "1"}})
+              .rfind("plugin_opt_batchmaxrows: unknown option (known: ", 0) == 0);
 }

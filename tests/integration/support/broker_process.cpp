@@ -20,15 +20,18 @@ BrokerProcess::BrokerProcess(const PluginOpts& plugin_opts, bool with_plugin)
         // able to read the build tree (a checkout under /root); a copy in /tmp it can.
         std::filesystem::copy_file(CULEX_PLUGIN_PATH, dir_ + "/culex.so");
         conf << "plugin " << dir_ << "/culex.so\n";
-        for (const auto& [key, value] : plugin_opts) conf << "plugin_opt_" << key << " " << value << "\n";
+        for (const auto& [key, value] : plugin_opts)
+            conf << "plugin_opt_" << key << " " << value << "\n";
     }
     conf.close();
     process_ = std::make_unique<Process>(
-        std::vector<std::string>{"mosquitto", "-c", dir_ + "/mosquitto.conf"}, dir_ + "/broker.log");
+        std::vector<std::string>{"mosquitto", "-c", dir_ + "/mosquitto.conf"},
+        dir_ + "/broker.log");
 }
 
 BrokerProcess::~BrokerProcess() {
-    if (process_->running()) terminate(std::chrono::seconds(30));
+    if (process_->running())
+        terminate(std::chrono::seconds(30));
     process_.reset();
     remove_tree(dir_);
 }
@@ -38,7 +41,9 @@ bool BrokerProcess::wait_ready() {
     return process_->running() && port_open(port_);
 }
 
-std::string BrokerProcess::log() const { return read_file(dir_ + "/broker.log"); }
+std::string BrokerProcess::log() const {
+    return read_file(dir_ + "/broker.log");
+}
 
 std::optional<int> BrokerProcess::terminate(std::chrono::milliseconds timeout) {
     process_->signal(SIGTERM);

@@ -15,7 +15,7 @@ namespace culex::test {
 using PluginOpts = std::vector<std::pair<std::string, std::string>>;
 
 class BrokerProcess {
-public:
+  public:
     // Starts mosquitto; with_plugin=false runs the same broker without culex.
     explicit BrokerProcess(const PluginOpts& plugin_opts, bool with_plugin = true);
     ~BrokerProcess();
@@ -31,7 +31,7 @@ public:
     // SIGTERM and wait; returns the exit status, or nullopt on timeout.
     std::optional<int> terminate(std::chrono::milliseconds timeout);
 
-private:
+  private:
     std::string dir_;
     int port_ = 0;
     std::unique_ptr<Process> process_;

@@ -20,9 +20,11 @@ PluginOpts plugin_opts_for(const std::string& dbname, const PluginOpts& extra) {
 }
 
 long stored_count(PgConnection& db) {
-    if (!db.is_open()) db.connect();
+    if (!db.is_open())
+        db.connect();
     PgOutcome outcome = db.exec("SELECT count(*) FROM culex.message_store");
-    if (!outcome.ok()) return -1;
+    if (!outcome.ok())
+        return -1;
     return std::stol(PQgetvalue(outcome.result.get(), 0, 0));
 }
 

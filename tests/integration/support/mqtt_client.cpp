@@ -18,9 +18,12 @@ MqttClient::MqttClient(int port, const std::string& client_id, const std::string
                        bool v5) {
     static LibInit lib;
     mosq_ = mosquitto_new(client_id.c_str(), true, this);
-    if (mosq_ == nullptr) throw std::runtime_error("mosquitto_new failed");
-    if (v5) mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-    if (!username.empty()) mosquitto_username_pw_set(mosq_, username.c_str(), nullptr);
+    if (mosq_ == nullptr)
+        throw std::runtime_error("mosquitto_new failed");
+    if (v5)
+        mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    if (!username.empty())
+        mosquitto_username_pw_set(mosq_, username.c_str(), nullptr);
     // Unlimited in-flight: QoS 0 and QoS 1/2 messages then leave in call order.
     mosquitto_max_inflight_messages_set(mosq_, 0);
     mosquitto_connect_callback_set(mosq_, on_connect);

@@ -11,7 +11,7 @@
 namespace culex::test {
 
 class MqttClient {
-public:
+  public:
     // Connects (MQTT v5 when v5 is true, else 3.1.1) and waits for CONNACK; throws on failure.
     MqttClient(int port, const std::string& client_id, const std::string& username = "",
                bool v5 = false);
@@ -25,7 +25,7 @@ public:
     // Waits until every PUBLISH so far is acknowledged (QoS 1/2) or written (QoS 0).
     bool wait_acked(std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
-private:
+  private:
     static void on_connect(struct mosquitto*, void* self, int rc);
     static void on_publish(struct mosquitto*, void* self, int mid);
 

@@ -1,7 +1,7 @@
 #include "pg_cluster.h"
 
-#include <catch2/catch.hpp>
 #include <signal.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <stdexcept>
@@ -10,13 +10,16 @@ namespace culex::test {
 namespace {
 
 std::string find_bindir() {
-    if (const char* env = std::getenv("CULEX_PG_BINDIR")) return env;
+    if (const char* env = std::getenv("CULEX_PG_BINDIR"))
+        return env;
     std::string best;
     for (auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql")) {
         std::string candidate = entry.path().string() + "/bin";
-        if (std::filesystem::exists(candidate + "/initdb") && candidate > best) best = candidate;
+        if (std::filesystem::exists(candidate + "/initdb") && candidate > best)
+            best = candidate;
     }
-    if (best.empty()) throw std::runtime_error("no PostgreSQL server found in /usr/lib/postgresql");
+    if (best.empty())
+        throw std::runtime_error("no PostgreSQL server found in /usr/lib/postgresql");
     return best;
 }
 
@@ -29,7 +32,8 @@ PgCluster::PgCluster() : bindir_(find_bindir()), dir_(make_temp_dir("culex-pg"))
     int rc = run_command({bin("initdb"), "-D", dir_ + "/data", "-U", "postgres", "--auth=trust",
                           "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"},
                          dir_ + "/initdb.log", "postgres");
-    if (rc != 0) throw std::runtime_error("initdb failed: " + read_file(dir_ + "/initdb.log"));
+    if (rc != 0)
+        throw std::runtime_error("initdb failed: " + read_file(dir_ + "/initdb.log"));
     start();
 }
 
@@ -38,15 +42,17 @@ PgCluster::~PgCluster() {
     remove_tree(dir_);
 }
 
-std::string PgCluster::bin(const std::string& tool) const { return bindir_ + "/" + tool; }
+std::string PgCluster::bin(const std::string& tool) const {
+    return bindir_ + "/" + tool;
+}
 
 void PgCluster::start() {
-    if (server_ && server_->running()) return;
+    if (server_ && server_->running())
+        return;
     server_ = std::make_unique<Process>(
-        std::vector<std::string>{bin("postgres"), "-D", dir_ + "/data", "-p",
-                                 std::to_string(port_), "-k", dir_ + "/socket", "-c",
-                                 "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
-                                 "max_connections=50"},
+        std::vector<std::string>{bin("postgres"), "-D", dir_ + "/data", "-p", std::to_string(port_),
+                                 "-k", dir_ + "/socket", "-c", "listen_addresses=127.0.0.1", "-c",
+                                 "fsync=off", "-c", "max_connections=50"},
         dir_ + "/postgres.log", "postgres");
     bool up = wait_until(
         [&] { return PQping(conninfo("postgres").c_str()) == PQPING_OK || !server_->running(); },
@@ -57,7 +63,8 @@ void PgCluster::start() {
 }
 
 void PgCluster::stop() {
-    if (!server_) return;
+    if (!server_)
+        return;
     server_->signal(SIGINT);
     server_->wait(std::chrono::seconds(60));
     server_.reset();

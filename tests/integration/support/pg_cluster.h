@@ -12,7 +12,7 @@
 namespace culex::test {
 
 class PgCluster {
-public:
+  public:
     PgCluster();  // initdb and start; throws on failure
     ~PgCluster();
     PgCluster(const PgCluster&) = delete;
@@ -25,14 +25,14 @@ public:
 
     // Stops the server for its lifetime, so a failing test never leaves it down.
     class Outage {
-    public:
+      public:
         explicit Outage(PgCluster& cluster) : cluster_(cluster) { cluster_.stop(); }
         ~Outage() { end(); }
         Outage(const Outage&) = delete;
         Outage& operator=(const Outage&) = delete;
         void end() { cluster_.start(); }
 
-    private:
+      private:
         PgCluster& cluster_;
     };
     int port() const { return port_; }
@@ -42,7 +42,7 @@ public:
     // A connection to `dbname`, connected, or a failed REQUIRE.
     std::unique_ptr<PgConnection> connect(const std::string& dbname) const;
 
-private:
+  private:
     std::string bin(const std::string& tool) const;
 
     std::string bindir_;

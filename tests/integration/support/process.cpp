@@ -22,8 +22,10 @@ namespace culex::test {
 namespace {
 
 int decode_status(int status) {
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
     return -1;
 }
 
@@ -33,10 +35,12 @@ Process::Process(std::vector<std::string> argv, std::string log_path, std::strin
     struct passwd* pw = nullptr;
     if (!run_as.empty() && geteuid() == 0) {
         pw = getpwnam(run_as.c_str());
-        if (pw == nullptr) throw std::runtime_error("no user " + run_as);
+        if (pw == nullptr)
+            throw std::runtime_error("no user " + run_as);
     }
     pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ < 0)
+        throw std::runtime_error("fork failed");
     if (pid_ == 0) {
         int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
@@ -45,7 +49,8 @@ Process::Process(std::vector<std::string> argv, std::string log_path, std::strin
             close(fd);
         }
         int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) dup2(devnull, 0);
+        if (devnull >= 0)
+            dup2(devnull, 0);
         // The test binary may block signals in threads; the child starts clean.
         sigset_t none;
         sigemptyset(&none);
@@ -58,7 +63,8 @@ Process::Process(std::vector<std::string> argv, std::string log_path, std::strin
             }
         }
         std::vector<char*> args;
-        for (auto& a : argv) args.push_back(a.data());
+        for (auto& a : argv)
+            args.push_back(a.data());
         args.push_back(nullptr);
         execvp(args[0], args.data());
         _exit(127);
@@ -73,7 +79,8 @@ Process::~Process() {
 }
 
 bool Process::running() {
-    if (exit_status_ || pid_ <= 0) return false;
+    if (exit_status_ || pid_ <= 0)
+        return false;
     int status = 0;
     pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
@@ -84,7 +91,8 @@ bool Process::running() {
 }
 
 void Process::signal(int sig) {
-    if (running()) kill(pid_, sig);
+    if (running())
+        kill(pid_, sig);
 }
 
 std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
@@ -128,7 +136,8 @@ bool port_open(int port) {
 
 std::string make_temp_dir(const std::string& prefix) {
     std::string templ = "/tmp/" + prefix + "-XXXXXX";
-    if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    if (mkdtemp(templ.data()) == nullptr)
+        throw std::runtime_error("mkdtemp failed");
     chmod(templ.c_str(), 0755);
     return templ;
 }
@@ -146,15 +155,18 @@ std::string read_file(const std::string& path) {
 }
 
 void chown_to(const std::string& path, const std::string& user) {
-    if (geteuid() != 0) return;
+    if (geteuid() != 0)
+        return;
     struct passwd* pw = getpwnam(user.c_str());
-    if (pw == nullptr) throw std::runtime_error("no user " + user);
+    if (pw == nullptr)
+        throw std::runtime_error("no user " + user);
     for (auto& entry : std::filesystem::recursive_directory_iterator(path)) {
         if (lchown(entry.path().c_str(), pw->pw_uid, pw->pw_gid) != 0) {
             throw std::runtime_error("chown failed");
         }
     }
-    if (chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("chown failed");
+    if (chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+        throw std::runtime_error("chown failed");
 }
 
 }  // namespace culex::test

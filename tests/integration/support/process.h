@@ -12,7 +12,7 @@
 namespace culex::test {
 
 class Process {
-public:
+  public:
     // Starts argv[0] (looked up in PATH) with stdout and stderr appended to log_path.
     // With run_as set and the test running as root, the child switches to that user.
     Process(std::vector<std::string> argv, std::string log_path, std::string run_as = "");
@@ -26,7 +26,7 @@ public:
     // Waits for exit; returns the exit status (128+signal if killed), or nullopt on timeout.
     std::optional<int> wait(std::chrono::milliseconds timeout);
 
-private:
+  private:
     pid_t pid_ = -1;
     std::optional<int> exit_status_;
 };
