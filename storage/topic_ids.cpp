@@ -1,24 +1,64 @@
 #include "topic_ids.h"
 
 #include <cstdlib>
+#include <string_view>
+#include <unordered_set>
 
 namespace culex {
 
 PgOutcome TopicIds::resolve(PgConnection& db, const std::vector<Message>& batch,
                             std::vector<int32_t>& ids) {
-    ids.resize(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) {
-        auto it = cache_.find(batch[i].topic);
-        if (it != cache_.end()) {
-            ids[i] = it->second;
-            continue;
+    std::vector<const std::string*> unknown;
+    std::unordered_set<std::string_view> seen;
+    for (const Message& m : batch) {
+        if (cache_.count(m.topic) == 0 && seen.insert(m.topic).second) unknown.push_back(&m.topic);
+    }
+    if (!unknown.empty()) {
+        if (cache_.size() + unknown.size() > kMaxCached) cache_.clear();
+        PgOutcome outcome = register_all(db, unknown);
+        if (!outcome.ok()) return outcome;
+        for (const std::string* topic : unknown) {
+            if (cache_.count(*topic) != 0) continue;
+            // Inserted by another broker after this statement's snapshot: look it up alone.
+            int32_t id = 0;
+            outcome = lookup_or_create(db, *topic, id);
+            if (!outcome.ok()) return outcome;
+            cache_.emplace(*topic, id);
         }
-        PgOutcome outcome = lookup_or_create(db, batch[i].topic, ids[i]);
-        if (!outcome.ok())
-            return outcome;
-        if (cache_.size() >= kMaxCached)
-            cache_.clear();
-        cache_.emplace(batch[i].topic, ids[i]);
+    }
+    ids.resize(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) ids[i] = cache_.at(batch[i].topic);
+    return PgOutcome{};
+}
+
+PgOutcome TopicIds::register_all(PgConnection& db, const std::vector<const std::string*>& topics) {
+    // One round trip for all new topics of a batch: a broker that restarts in front of
+    // thousands of devices must not stall its first batches on one query per topic.
+    std::string array = "{";
+    for (const std::string* topic : topics) {
+        if (array.size() > 1) array += ',';
+        array += '"';
+        for (char c : *topic) {
+            if (c == '"' || c == '\\') array += '\\';
+            array += c;
+        }
+        array += '"';
+    }
+    array += '}';
+    // The second half sees the snapshot from before the INSERT, so each topic comes back
+    // once: from `created` if new, from the table if it existed.
+    static constexpr const char* kSql =
+        "WITH input AS (SELECT DISTINCT unnest($1::text[]) AS name),"
+        " created AS (INSERT INTO culex.topics (name) SELECT name FROM input"
+        " ON CONFLICT DO NOTHING RETURNING id, name)"
+        " SELECT id, name FROM created"
+        " UNION ALL SELECT t.id, t.name FROM culex.topics t JOIN input i ON t.name = i.name";
+    PgOutcome outcome = db.exec(kSql, {array});
+    if (!outcome.ok()) return outcome;
+    PGresult* rows = outcome.result.get();
+    for (int i = 0; i < PQntuples(rows); ++i) {
+        cache_.emplace(std::string(PQgetvalue(rows, i, 1), static_cast<size_t>(PQgetlength(rows, i, 1))),
+                       static_cast<int32_t>(std::strtol(PQgetvalue(rows, i, 0), nullptr, 10)));
     }
     return PgOutcome{};
 }

@@ -1,7 +1,7 @@
 // Maps topic names to the integer ids of culex.topics, creating rows for new topics.
 //
-// Keeps every id it has seen in memory, so a topic costs one database round trip the
-// first time this broker stores it and none after. Owned and used by the writer thread.
+// Keeps every id it has seen in memory: the new topics of a batch cost one database
+// round trip together, known topics none. Owned and used by the writer thread.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,7 @@ class TopicIds {
                       std::vector<int32_t>& ids);
 
   private:
+    PgOutcome register_all(PgConnection& db, const std::vector<const std::string*>& topics);
     PgOutcome lookup_or_create(PgConnection& db, const std::string& topic, int32_t& id);
 
     // Bounds the cache for brokers that see endless distinct topics.

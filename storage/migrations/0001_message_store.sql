@@ -14,7 +14,8 @@ CREATE TABLE culex.topics (
     first_seen timestamptz NOT NULL DEFAULT now()
 );
 -- Uniqueness on a digest (any length fits), lookup by name through a hash index.
-CREATE UNIQUE INDEX topics_name_digest ON culex.topics (sha256(name::bytea));
+-- text::bytea parses bytea escapes, so backslashes are doubled to hash the plain bytes.
+CREATE UNIQUE INDEX topics_name_digest ON culex.topics (sha256(replace(name, '\', '\\')::bytea));
 CREATE INDEX topics_name ON culex.topics USING hash (name);
 
 -- One row per stored MQTT message. Query it through the culex.messages view.

@@ -78,6 +78,8 @@ TEST_CASE("every message is stored exactly, in order per client", "[ingest]") {
         {"json/reading", "{\"temp\": 21.5, \"unit\": \"C\"}", 2, false},
         {"json/not-quite", "{\"temp\": 21.5", 0, false},
         {"utf8/тема/主题", "héllo", 1, false},
+        {"odd/\"quoted\" \\back\\,comma {brace}", "array-literal characters", 1, false},
+        {"NULL", "a topic named like SQL's NULL", 0, false},
     };
     for (int i = 0; i < 300; ++i)
         sent["dev-b"].push_back({"order/b", "b" + std::to_string(i), i % 3, false});
@@ -108,7 +110,9 @@ TEST_CASE("every message is stored exactly, in order per client", "[ingest]") {
     for (const auto& [client, list] : sent)
         total += static_cast<long>(list.size());
     auto db = cluster().connect(dbname);
-    REQUIRE(wait_stored(*db, total, std::chrono::seconds(60)));
+    bool all_stored = wait_stored(*db, total, std::chrono::seconds(60));
+    INFO(broker.log());
+    REQUIRE(all_stored);
     CHECK(stored_count(*db) == total);
 
     auto stored = stored_by_client(*db);
