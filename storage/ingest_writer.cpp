@@ -1,7 +1,6 @@
 #include "ingest_writer.h"
 
 #include <cinttypes>
-#include <cstring>
 #include <utility>
 
 #include "copy_encoder.h"
@@ -167,14 +166,15 @@ bool IngestWriter::ensure_ready() {
 }
 
 bool IngestWriter::batch_already_committed(bool& committed) {
-    // Every batch is one transaction, so its first row tells about all of them.
+    // Every batch is one transaction, so its first row tells about all of them. The
+    // topic index finds it; broker and seq tell it from other messages of that instant.
     const Message& first = batch_.front();
     PgOutcome found = db_.exec(
-        "SELECT 1 FROM culex.message_store WHERE received_at ="
-        " timestamptz 'epoch' + $1::bigint * interval '1 microsecond'"
-        " AND broker_id = $2 AND seq = $3",
-        {std::to_string(first.received_us), std::to_string(broker_db_id_),
-         std::to_string(first.seq)});
+        "SELECT 1 FROM culex.message_store WHERE topic_id = $1 AND received_at ="
+        " timestamptz 'epoch' + $2::bigint * interval '1 microsecond'"
+        " AND broker_id = $3 AND seq = $4",
+        {std::to_string(topic_ids_of_batch_.front()), std::to_string(first.received_us),
+         std::to_string(broker_db_id_), std::to_string(first.seq)});
     if (!found.ok()) {
         note_db_failure("checking a batch interrupted by a lost connection", found);
         return false;
@@ -184,6 +184,11 @@ bool IngestWriter::batch_already_committed(bool& committed) {
 }
 
 IngestWriter::WriteResult IngestWriter::write_batch() {
+    PgOutcome resolved = topic_ids_.resolve(db_, batch_, topic_ids_of_batch_);
+    if (!resolved.ok()) {
+        note_db_failure("registering topics", resolved);
+        return WriteResult::kRetry;
+    }
     if (batch_maybe_committed_) {
         bool committed = false;
         if (!batch_already_committed(committed))
@@ -194,11 +199,6 @@ IngestWriter::WriteResult IngestWriter::write_batch() {
             ++stats_.batches;
             return WriteResult::kDone;
         }
-    }
-    PgOutcome resolved = topic_ids_.resolve(db_, batch_, topic_ids_of_batch_);
-    if (!resolved.ok()) {
-        note_db_failure("registering topics", resolved);
-        return WriteResult::kRetry;
     }
     begin_copy(copy_buffer_);
     for (size_t i = 0; i < batch_.size(); ++i) {
@@ -231,10 +231,10 @@ IngestWriter::WriteResult IngestWriter::write_rows_one_by_one() {
         const Message& m = batch_[done];
         bool json = config_.store_json && is_storable_json(m.payload);
         PgOutcome outcome = write_one_row(m, topic_ids_of_batch_[done], json);
-        if (json && outcome.error == PgErrorKind::kBadRow && !is_duplicate(outcome)) {
+        if (json && outcome.error == PgErrorKind::kBadRow) {
             outcome = write_one_row(m, topic_ids_of_batch_[done], false);
         }
-        if (outcome.ok() || is_duplicate(outcome)) {
+        if (outcome.ok()) {
             ++stats_.stored;
             continue;
         }
@@ -261,14 +261,6 @@ PgOutcome IngestWriter::write_one_row(const Message& m, int32_t topic_id, bool w
     append_copy_row(copy_buffer_, m, topic_id, broker_db_id_, with_json);
     finish_copy(copy_buffer_);
     return db_.copy_in(kCopySql, copy_buffer_);
-}
-
-bool IngestWriter::is_duplicate(const PgOutcome& outcome) {
-    // 23505: the row's (received_at, broker_id, seq) exists: an earlier attempt stored it.
-    if (outcome.error != PgErrorKind::kBadRow || !outcome.result)
-        return false;
-    const char* state = PQresultErrorField(outcome.result.get(), PG_DIAG_SQLSTATE);
-    return state != nullptr && std::strcmp(state, "23505") == 0;
 }
 
 }  // namespace culex

@@ -57,7 +57,6 @@ class IngestWriter {
     WriteResult write_batch();
     WriteResult write_rows_one_by_one();
     PgOutcome write_one_row(const Message& message, int32_t topic_id, bool with_json);
-    static bool is_duplicate(const PgOutcome& outcome);
     bool batch_already_committed(bool& committed);
     void note_db_failure(const std::string& what, const PgOutcome& outcome);
     void wait_before_retry();
@@ -73,7 +72,7 @@ class IngestWriter {
 
     std::vector<Message> batch_;         // the batch being written, kept across retries
     std::atomic<size_t> batch_size_{0};  // batch_.size(), readable from other threads
-    std::vector<int32_t> topic_ids_of_batch_;
+    std::vector<int32_t> topic_ids_of_batch_;  // topic_ids_of_batch_[i] for batch_[i]
     std::string copy_buffer_;
     bool batch_maybe_committed_ = false;  // a COPY of batch_ failed with its outcome unknown
     int16_t broker_db_id_ = 0;
