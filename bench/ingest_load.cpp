@@ -3,7 +3,8 @@
 // ingest lag (publish -> committed row) and the broker's peak RSS.
 //
 // Usage: ingest_load --port P [--publishers K] [--messages N] [--payload BYTES] [--qos Q]
-//                    [--topics T] [--rate MSG_PER_S] [--db CONNINFO] [--broker-pid PID]
+//                    [--topics T] [--rate MSG_PER_S] [--payload-kind json|text]
+//                    [--db CONNINFO] [--broker-pid PID]
 // Without --db only broker-side figures are printed (a broker without the plugin).
 #include <libpq-fe.h>
 #include <mosquitto.h>
@@ -37,6 +38,7 @@ struct Options {
     std::string db;
     long broker_pid = 0;
     int probe_every = 100;  // every Nth message of a publisher is a lag probe
+    bool json = true;       // JSON payloads, or plain text (probes are always JSON)
 };
 
 int64_t wall_us() {
@@ -82,7 +84,12 @@ void on_publish(struct mosquitto*, void* obj, int mid) {
     ++p->acked;
 }
 
-std::string make_payload(long seq, int size, bool probe) {
+std::string make_payload(long seq, int size, bool probe, bool json) {
+    if (!json && !probe) {
+        std::string s = "seq=" + std::to_string(seq) + ";ts=" + std::to_string(wall_us()) + ";";
+        if (static_cast<int>(s.size()) < size) s.append(static_cast<size_t>(size) - s.size(), 'x');
+        return s;
+    }
     char head[96];
     int n = std::snprintf(head, sizeof head, "{\"seq\":%ld,\"ts\":%lld,\"probe\":%s,\"pad\":\"",
                           seq, static_cast<long long>(wall_us()), probe ? "true" : "false");
@@ -135,8 +142,9 @@ struct DbWatcher {
             const char* params[2] = {last_time.c_str(), probe_topic.c_str()};
             PGresult* r = PQexecParams(
                 conn,
-                "SELECT m.received_at::text, (m.payload_json->>'ts')::bigint FROM "
-                "culex.message_store m"
+                "SELECT m.received_at::text,"
+                " substring(convert_from(m.payload, 'UTF8') from '\"ts\":([0-9]+)')::bigint"
+                " FROM culex.message_store m"
                 " JOIN culex.topics t ON t.id = m.topic_id"
                 " WHERE t.name = $2 AND m.received_at > $1::timestamptz ORDER BY m.received_at",
                 2, nullptr, params, nullptr, nullptr, 0);
@@ -148,8 +156,18 @@ struct DbWatcher {
                 }
             }
             PQclear(r);
+            // Ids come from the sequence 1000 at a time, so a new writer connection starts
+            // past a gap; within one connection they are contiguous. The exact count is
+            // taken once at the end.
+            if (first_id == 0) {
+                first_id = query_long(conn, ("SELECT coalesce(min(id), 0) FROM culex.message_store"
+                                             " WHERE id > " + std::to_string(start_id)).c_str());
+            }
             long stored =
-                query_long(conn, "SELECT coalesce(max(id), 0) FROM culex.message_store") - start_id;
+                first_id == 0
+                    ? 0
+                    : query_long(conn, "SELECT coalesce(max(id), 0) FROM culex.message_store") -
+                          first_id + 1;
             if (stored >= expected) {
                 all_stored_at = now;
                 return;
@@ -160,6 +178,7 @@ struct DbWatcher {
     PGconn* conn;
     std::string probe_topic;
     long start_id = 0;
+    long first_id = 0;
     std::vector<double> lag_ms;
     Clock::time_point all_stored_at{};
 };
@@ -187,6 +206,8 @@ Options parse(int argc, char** argv) {
             o.db = v;
         else if (k == "--broker-pid")
             o.broker_pid = std::stol(v);
+        else if (k == "--payload-kind")
+            o.json = v == "json";
         else {
             std::fprintf(stderr, "unknown argument %s\n", k.c_str());
             std::exit(2);
@@ -250,7 +271,7 @@ int main(int argc, char** argv) {
                 std::string topic =
                     probe ? probe_topic
                           : "bench/" + std::to_string(k) + "/" + std::to_string(i % topics_per_pub);
-                std::string payload = make_payload(i, o.payload, probe);
+                std::string payload = make_payload(i, o.payload, probe, o.json);
                 int mid = 0;
                 if (o.qos > 0) {
                     std::lock_guard<std::mutex> lock(p.mu);
@@ -281,8 +302,8 @@ int main(int argc, char** argv) {
     double broker_s = std::chrono::duration<double>(t_broker - t0).count();
     long sent = per_pub * o.publishers;
 
-    std::printf("publishers=%d messages=%ld payload=%dB qos=%d topics=%d rate=%s\n", o.publishers,
-                sent, o.payload, o.qos, o.topics,
+    std::printf("publishers=%d messages=%ld payload=%dB %s qos=%d topics=%d rate=%s\n",
+                o.publishers, sent, o.payload, o.json ? "json" : "text", o.qos, o.topics,
                 o.rate > 0 ? std::to_string(o.rate).c_str() : "max");
     std::printf("broker_throughput_msg_per_s=%.0f\n", static_cast<double>(sent) / broker_s);
     if (o.qos > 0) {
@@ -303,9 +324,9 @@ int main(int argc, char** argv) {
         });
         watch_thread.join();
         timeout.join();
-        long stored =
-            query_long(watcher->conn, "SELECT coalesce(max(id), 0) FROM culex.message_store") -
-            watcher->start_id;
+        long stored = query_long(watcher->conn, ("SELECT count(*) FROM culex.message_store WHERE id > " +
+                                                 std::to_string(watcher->start_id))
+                                                    .c_str());
         std::printf("rows_stored=%ld of %ld\n", stored, expected_rows);
         if (watcher->all_stored_at != Clock::time_point{}) {
             double s = std::chrono::duration<double>(watcher->all_stored_at - t0).count();

@@ -27,8 +27,8 @@ as_postgres "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
 trap 'as_postgres "$pg_bin/pg_ctl" -D "$work/pg/data" -m fast stop >/dev/null; rm -rf "$work"' EXIT
 conninfo="host=127.0.0.1 port=$pg_port user=postgres dbname=postgres"
 
-run_broker() {  # $1 = with|without; rest = load arguments
-  local mode=$1; shift
+run_broker() {  # $1 = with|without; $2 = extra plugin option lines; rest = load arguments
+  local mode=$1 extra=$2; shift 2
   local port; port=$(free_port)
   {
     echo "listener $port 127.0.0.1"
@@ -36,12 +36,13 @@ run_broker() {  # $1 = with|without; rest = load arguments
     if [ "$mode" = with ]; then
       echo "plugin $work/culex.so"
       echo "plugin_opt_db_conninfo $conninfo"
+      if [ -n "$extra" ]; then echo "$extra"; fi
     fi
   } >"$work/mosquitto-$mode.conf"
   mosquitto -c "$work/mosquitto-$mode.conf" 2>"$work/broker-$mode.log" &
   local pid=$!
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
-  echo "--- mosquitto $(mosquitto -h | head -1 | awk '{print $3}') $mode culex: $load $*"
+  echo "--- mosquitto $(mosquitto -h | head -1 | awk '{print $3}') $mode culex ${extra:+($extra)}: $load $*"
   if [ "$mode" = with ]; then
     "$load" --port "$port" --broker-pid "$pid" --db "$conninfo" "$@"
   else
@@ -50,9 +51,15 @@ run_broker() {  # $1 = with|without; rest = load arguments
   kill -TERM "$pid"; wait "$pid" || true
 }
 
-echo "== QoS 0, 100-byte payloads, 1000 topics, as fast as possible"
-run_broker without --publishers 4 --messages "$n0" --payload 100 --qos 0 --topics 1000
-run_broker with    --publishers 4 --messages "$n0" --payload 100 --qos 0 --topics 1000
-echo "== QoS 1 at 20,000 msg/s, 100-byte payloads, 1000 topics"
-run_broker without --publishers 4 --messages "$n1" --payload 100 --qos 1 --topics 1000 --rate 20000
-run_broker with    --publishers 4 --messages "$n1" --payload 100 --qos 1 --topics 1000 --rate 20000
+common=(--publishers 4 --payload 100 --topics 1000)
+echo "== QoS 0, 100-byte text payloads, 1000 topics, as fast as possible"
+run_broker without "" "${common[@]}" --messages "$n0" --qos 0 --payload-kind text
+run_broker with    "" "${common[@]}" --messages "$n0" --qos 0 --payload-kind text
+echo "== QoS 0, 100-byte JSON payloads, as fast as possible, with and without the jsonb copy"
+run_broker with    "" "${common[@]}" --messages "$n0" --qos 0 --payload-kind json
+run_broker with    "plugin_opt_store_json false" "${common[@]}" --messages "$n0" --qos 0 --payload-kind json
+echo "== QoS 1 at 20,000 msg/s, 100-byte JSON payloads (three alternating pairs: tail latency is noisy)"
+for round in 1 2 3; do
+  run_broker without "" "${common[@]}" --messages "$n1" --qos 1 --rate 20000
+  run_broker with    "" "${common[@]}" --messages "$n1" --qos 1 --rate 20000
+done

@@ -1,5 +1,6 @@
 #include "broker_process.h"
 
+#include <catch2/catch.hpp>
 #include <signal.h>
 
 #include <filesystem>
@@ -38,7 +39,9 @@ BrokerProcess::~BrokerProcess() {
 
 bool BrokerProcess::wait_ready() {
     wait_until([&] { return port_open(port_) || !process_->running(); }, std::chrono::seconds(30));
-    return process_->running() && port_open(port_);
+    bool ready = process_->running() && port_open(port_);
+    if (!ready) UNSCOPED_INFO("broker log:\n" << log());
+    return ready;
 }
 
 std::string BrokerProcess::log() const {
