@@ -87,7 +87,8 @@ void on_publish(struct mosquitto*, void* obj, int mid) {
 std::string make_payload(long seq, int size, bool probe, bool json) {
     if (!json && !probe) {
         std::string s = "seq=" + std::to_string(seq) + ";ts=" + std::to_string(wall_us()) + ";";
-        if (static_cast<int>(s.size()) < size) s.append(static_cast<size_t>(size) - s.size(), 'x');
+        if (static_cast<int>(s.size()) < size)
+            s.append(static_cast<size_t>(size) - s.size(), 'x');
         return s;
     }
     char head[96];
@@ -161,7 +162,9 @@ struct DbWatcher {
             // taken once at the end.
             if (first_id == 0) {
                 first_id = query_long(conn, ("SELECT coalesce(min(id), 0) FROM culex.message_store"
-                                             " WHERE id > " + std::to_string(start_id)).c_str());
+                                             " WHERE id > " +
+                                             std::to_string(start_id))
+                                                .c_str());
             }
             long stored =
                 first_id == 0
@@ -324,9 +327,10 @@ int main(int argc, char** argv) {
         });
         watch_thread.join();
         timeout.join();
-        long stored = query_long(watcher->conn, ("SELECT count(*) FROM culex.message_store WHERE id > " +
-                                                 std::to_string(watcher->start_id))
-                                                    .c_str());
+        long stored =
+            query_long(watcher->conn, ("SELECT count(*) FROM culex.message_store WHERE id > " +
+                                       std::to_string(watcher->start_id))
+                                          .c_str());
         std::printf("rows_stored=%ld of %ld\n", stored, expected_rows);
         if (watcher->all_stored_at != Clock::time_point{}) {
             double s = std::chrono::duration<double>(watcher->all_stored_at - t0).count();

@@ -1,7 +1,7 @@
 #include "broker_process.h"
 
-#include <catch2/catch.hpp>
 #include <signal.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -40,7 +40,8 @@ BrokerProcess::~BrokerProcess() {
 bool BrokerProcess::wait_ready() {
     wait_until([&] { return port_open(port_) || !process_->running(); }, std::chrono::seconds(30));
     bool ready = process_->running() && port_open(port_);
-    if (!ready) UNSCOPED_INFO("broker log:\n" << log());
+    if (!ready)
+        UNSCOPED_INFO("broker log:\n" << log());
     return ready;
 }
 
