@@ -60,7 +60,7 @@ uint64_t IngestWriter::stop(milliseconds timeout) {
 }
 
 bool IngestWriter::out_of_time() const {
-    std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(stop_mu_));
+    std::lock_guard<std::mutex> lock(stop_mu_);
     return stopping_ && SteadyClock::now() >= stop_deadline_;
 }
 
@@ -115,7 +115,7 @@ void IngestWriter::note_db_failure(const std::string& what, const PgOutcome& out
     last_failure_log_ = now;
     log_.printf(LogLevel::kWarning,
                 "culex: %s failed: %s. Messages are kept in memory (%zu queued) and written "
-                "when PostgreSQL is back; database unavailable for %" PRId64 " s.",
+                "once this succeeds; retrying, failing for %" PRId64 " s.",
                 what.c_str(), outcome.message.c_str(), queue_.size() + batch_.size(),
                 seconds_since(db_down_since_));
 }
@@ -142,11 +142,12 @@ bool IngestWriter::ensure_ready() {
         " ON CONFLICT (name) DO NOTHING RETURNING id)"
         " SELECT id FROM created UNION ALL SELECT id FROM culex.brokers WHERE name = $1",
         {config_.broker_id});
-    if (!broker.ok() || PQntuples(broker.result.get()) == 0) {
-        if (broker.ok())
-            broker.message = "broker row not found; will retry";
-        if (broker.ok())
-            broker.error = PgErrorKind::kOther;
+    if (broker.ok() && PQntuples(broker.result.get()) == 0) {
+        // Another broker inserted the same name after this statement's snapshot.
+        broker.error = PgErrorKind::kOther;
+        broker.message = "broker row not visible yet";
+    }
+    if (!broker.ok()) {
         note_db_failure("registering broker '" + config_.broker_id + "'", broker);
         return false;
     }

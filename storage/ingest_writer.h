@@ -83,7 +83,7 @@ class IngestWriter {
     SteadyClock::time_point db_down_since_;
     SteadyClock::time_point last_failure_log_;
 
-    std::mutex stop_mu_;
+    mutable std::mutex stop_mu_;
     std::condition_variable stop_cv_;
     bool stopping_ = false;
     SteadyClock::time_point stop_deadline_;
