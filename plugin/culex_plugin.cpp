@@ -121,6 +121,7 @@ CULEX_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void**
                                        struct mosquitto_opt* options, int option_count) {
     try {
         std::vector<culex::PluginOption> parsed;
+        parsed.reserve(static_cast<size_t>(option_count));
         for (int i = 0; i < option_count; ++i) {
             parsed.push_back({options[i].key != nullptr ? options[i].key : "",
                               options[i].value != nullptr ? options[i].value : ""});
