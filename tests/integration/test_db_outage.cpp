@@ -92,3 +92,34 @@ TEST_CASE("a 30 s PostgreSQL outage under load loses and duplicates nothing", "[
     CHECK(log.find("PostgreSQL is reachable again") != std::string::npos);
     CHECK(broker.terminate(30s) == 0);
 }
+
+TEST_CASE("a full queue drops, counts and logs, and keeps the stored prefix in order", "[outage]") {
+    std::string dbname = cluster().create_database();
+    BrokerProcess broker(
+        plugin_opts_for(dbname, {{"queue_capacity", "1000"}, {"batch_max_rows", "100"}}));
+    REQUIRE(broker.wait_ready());
+    auto db = cluster().connect(dbname);
+    REQUIRE(wait_until([&] { return stored_count(*db) == 0; }, 30s));  // schema ready
+    db->close();
+    {
+        PgCluster::Outage outage(cluster());
+        MqttClient device(broker.port(), "filler");
+        for (int i = 0; i < 1500; ++i)
+            device.publish("full/t", std::to_string(i), 1);
+        REQUIRE(device.wait_acked());  // the broker acknowledges what it cannot store
+    }
+    REQUIRE(db->connect().is_ok());
+    // The queue holds 1000; the writer holds at most one batch (100) besides.
+    REQUIRE(wait_stored(*db, 1000, 60s));
+    CHECK(broker.terminate(30s) == 0);
+    long stored = stored_count(*db);
+    CHECK(stored <= 1100);
+    CHECK(query_value(*db,
+                      "SELECT count(*) FROM (SELECT convert_from(payload, 'UTF8')::int AS n,"
+                      " row_number() OVER (ORDER BY id) - 1 AS pos FROM culex.message_store) s"
+                      " WHERE n <> pos") == "0");
+    std::string log = broker.log();
+    CHECK(log.find("culex: ingest queue full (queue_capacity)") != std::string::npos);
+    CHECK(log.find("dropped (queue full) " + std::to_string(1500 - stored) + ",") !=
+          std::string::npos);
+}
