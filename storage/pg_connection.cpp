@@ -49,9 +49,10 @@ PgConnection::~PgConnection() {
 Status PgConnection::connect() {
     close();
     // Our settings come before dbname so that anything the admin's conninfo sets wins.
-    std::vector<const char*> keys = {"application_name", "connect_timeout", "keepalives_idle",
-                                     "keepalives_interval", "keepalives_count"};
-    std::vector<const char*> values = {"culex", "5", "10", "5", "3"};
+    // Keepalives find a dead server while idle; tcp_user_timeout while data is unacknowledged.
+    std::vector<const char*> keys = {"application_name",    "connect_timeout",  "keepalives_idle",
+                                     "keepalives_interval", "keepalives_count", "tcp_user_timeout"};
+    std::vector<const char*> values = {"culex", "5", "10", "5", "3", "30000"};
     if (!conninfo_.empty()) {
         keys.push_back("dbname");
         values.push_back(conninfo_.c_str());

@@ -90,3 +90,24 @@ TEST_CASE("two brokers migrating one database at once both come up and store", "
     CHECK(query_value(*db, "SELECT count(*) FROM culex.schema_migrations") ==
           std::to_string(culex::kMigrationCount));
 }
+
+TEST_CASE("with per_listener_settings true messages are stored and the admin is told about ticks",
+          "[startup]") {
+    std::string dbname = cluster().create_database();
+    BrokerProcess broker(plugin_opts_for(dbname), true, "per_listener_settings true\n");
+    REQUIRE(broker.wait_ready());
+    MqttClient device(broker.port(), "pls");
+    device.publish("pls/t", "first", 1);
+    REQUIRE(device.wait_acked());
+    auto db = cluster().connect(dbname);
+    REQUIRE(wait_stored(*db, 1, 30s));
+    // The warning comes with the first message after 5 s without a tick event.
+    const std::string warning = "culex: the broker sends no tick events";
+    bool warned = wait_until(
+        [&] {
+            device.publish("pls/t", "again", 1);
+            return broker.log().find(warning) != std::string::npos;
+        },
+        30s);
+    CHECK(warned);
+}

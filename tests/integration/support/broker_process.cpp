@@ -8,10 +8,11 @@
 
 namespace culex::test {
 
-BrokerProcess::BrokerProcess(const PluginOpts& plugin_opts, bool with_plugin)
+BrokerProcess::BrokerProcess(const PluginOpts& plugin_opts, bool with_plugin,
+                             const std::string& global_conf)
     : dir_(make_temp_dir("culex-broker")), port_(free_port()) {
     std::ofstream conf(dir_ + "/mosquitto.conf");
-    conf << "listener " << port_ << " 127.0.0.1\n"
+    conf << global_conf << "listener " << port_ << " 127.0.0.1\n"
          << "allow_anonymous true\n"
          << "persistence false\n"
          << "log_dest stderr\n"

@@ -17,7 +17,9 @@ using PluginOpts = std::vector<std::pair<std::string, std::string>>;
 class BrokerProcess {
   public:
     // Starts mosquitto; with_plugin=false runs the same broker without culex.
-    explicit BrokerProcess(const PluginOpts& plugin_opts, bool with_plugin = true);
+    // `global_conf` lines go before the listener (e.g. per_listener_settings).
+    explicit BrokerProcess(const PluginOpts& plugin_opts, bool with_plugin = true,
+                           const std::string& global_conf = "");
     ~BrokerProcess();
     BrokerProcess(const BrokerProcess&) = delete;
     BrokerProcess& operator=(const BrokerProcess&) = delete;
