@@ -12,9 +12,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr const char* kCopySql =
-    "COPY culex.message_store (topic_id, payload, payload_json, qos, retain, client_id, "
-    "username, broker_id, seq, received_at) FROM STDIN (FORMAT binary)";
+const std::string kCopySql = std::string("COPY culex.message_store (") + kMessageStoreColumns +
+                             ") FROM STDIN (FORMAT binary)";
 
 // How long the writer sleeps in the queue when there is nothing to do; bounds how
 // late it notices a stop request.
@@ -68,7 +67,7 @@ void IngestWriter::run() {
     // Connect at once rather than at the first message, so that the schema exists and
     // a wrong conninfo shows in the log right after start.
     ensure_ready();
-    while (true) {
+    while (!out_of_time()) {
         if (batch_.empty()) {
             batch_maybe_committed_ = false;
             queue_.pop_batch(batch_, config_.batch_max_rows, milliseconds(config_.batch_max_ms),
@@ -87,8 +86,6 @@ void IngestWriter::run() {
             backoff_.reset();
             continue;
         }
-        if (out_of_time())
-            return;
         wait_before_retry();
     }
 }
@@ -208,7 +205,7 @@ IngestWriter::WriteResult IngestWriter::write_batch() {
                         config_.store_json && is_storable_json(m.payload));
     }
     finish_copy(copy_buffer_);
-    PgOutcome copied = db_.copy_in(kCopySql, copy_buffer_);
+    PgOutcome copied = db_.copy_in(kCopySql.c_str(), copy_buffer_);
     if (copied.ok()) {
         stats_.stored += batch_.size();
         ++stats_.batches;
@@ -261,7 +258,7 @@ PgOutcome IngestWriter::write_one_row(const Message& m, int32_t topic_id, bool w
     begin_copy(copy_buffer_);
     append_copy_row(copy_buffer_, m, topic_id, broker_db_id_, with_json);
     finish_copy(copy_buffer_);
-    return db_.copy_in(kCopySql, copy_buffer_);
+    return db_.copy_in(kCopySql.c_str(), copy_buffer_);
 }
 
 }  // namespace culex
