@@ -8,6 +8,7 @@
 
 #include "storage/ingest_writer.h"
 #include "support/fixture.h"
+#include "support/pg_cut_proxy.h"
 
 using namespace culex::test;
 using namespace std::chrono_literals;
@@ -108,4 +109,38 @@ TEST_CASE("stop reports what it could not write before its timeout", "[writer]")
     }
     CHECK(rig.writer->stop(500ms) == 300);
     CHECK(rig.stats.stored == 0);
+}
+
+TEST_CASE("a batch whose commit answer was lost is not stored twice", "[writer]") {
+    std::string dbname = cluster().create_database();
+    PgCutProxy proxy(cluster().port());
+    culex::Config config;
+    config.db_conninfo = "host=127.0.0.1 port=" + std::to_string(proxy.port()) +
+                         " user=postgres dbname=" + dbname + " sslmode=disable gssencmode=disable";
+    config.broker_id = "writer-test";
+    config.db_retry_max_ms = 200;
+    culex::IngestQueue queue(100000, 1 << 26);
+    culex::LogQueue log;
+    culex::IngestStats stats;
+    culex::IngestWriter writer(config, queue, log, stats);
+    writer.start();
+    auto db = cluster().connect(dbname);
+    REQUIRE(wait_until([&] { return stored_count(*db) == 0; }, 30s));  // schema ready
+
+    proxy.arm();
+    for (uint64_t i = 0; i < 100; ++i) {
+        REQUIRE(queue.try_push(message("cut/t", std::to_string(i), i)) ==
+                culex::IngestQueue::PushResult::kQueued);
+    }
+    REQUIRE(wait_until([&] { return stats.stored == 100; }, 30s));
+    CHECK(proxy.cut_done());
+    CHECK(stats.db_errors >= 1);  // the writer saw the connection drop mid-commit
+    CHECK(stored_count(*db) == 100);
+    CHECK(query_value(*db, "SELECT count(DISTINCT seq) FROM culex.message_store") == "100");
+    // Later batches go through the same (re-opened) connection normally.
+    REQUIRE(queue.try_push(message("cut/t", "after", 100)) ==
+            culex::IngestQueue::PushResult::kQueued);
+    REQUIRE(wait_until([&] { return stats.stored == 101; }, 30s));
+    CHECK(stored_count(*db) == 101);
+    CHECK(writer.stop(5s) == 0);
 }
