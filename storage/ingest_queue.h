@@ -1,10 +1,11 @@
 // The bounded queue between the broker thread (the only producer) and the storage
 // writer (the only consumer).
 //
-// try_push never blocks and never allocates beyond the message itself: when the queue
-// is at its message or byte bound it refuses, and the caller applies the documented
-// drop policy. pop_batch blocks the consumer until a batch is worth writing. All
-// methods are thread-safe.
+// try_push never waits for the consumer to make room: when the queue is at its message
+// or byte bound it refuses, and the caller applies the documented drop policy. It only
+// waits for the mutex, which the consumer holds just long enough to move one batch
+// out. pop_batch blocks the consumer until a batch is worth writing. All methods are
+// thread-safe.
 #pragma once
 
 #include <chrono>
