@@ -134,6 +134,11 @@ CULEX_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void**
         auto state = std::make_unique<PluginState>();
         state->id = identifier;
         state->platform = std::make_unique<culex::Platform>(std::move(config.value()));
+        culex::Status started = state->platform->start();
+        if (!started.is_ok()) {
+            mosquitto_log_printf(MOSQ_LOG_ERR, "culex: %s", started.message().c_str());
+            return MOSQ_ERR_INVAL;
+        }
         if (mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, on_message, nullptr,
                                         state.get()) != MOSQ_ERR_SUCCESS ||
             mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, nullptr, state.get()) !=
@@ -142,7 +147,6 @@ CULEX_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void**
             mosquitto_callback_unregister(identifier, MOSQ_EVT_MESSAGE, on_message, nullptr);
             return MOSQ_ERR_UNKNOWN;
         }
-        state->platform->start();
         const culex::Config& c = state->platform->config();
         mosquitto_log_printf(MOSQ_LOG_NOTICE,
                              "culex: storing messages in PostgreSQL as broker '%s' "

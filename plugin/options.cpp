@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdint>
@@ -151,6 +152,22 @@ const std::map<std::string, Setter>& setters() {
                           Config& c) { return parse_bool(key, value, c.store_json); }},
         {"db_retry_max_ms", integer(&Config::db_retry_max_ms, 100, 600000)},
         {"shutdown_timeout_ms", integer(&Config::shutdown_timeout_ms, 0, 3600000)},
+        {"spool_dir",
+         [](const std::string& key, const std::string& value, Config& c) {
+             if (value.empty())
+                 return bad(key, "expected a directory");
+             c.spool_dir = value;
+             return Status::ok();
+         }},
+        {"spool_max_bytes",
+         [](const std::string& key, const std::string& value, Config& c) {
+             int64_t v = 0;
+             Status s = parse_size(key, value, int64_t{1} << 20, int64_t{1} << 40, v);
+             if (s.is_ok())
+                 c.spool_max_bytes = static_cast<size_t>(v);
+             return s;
+         }},
+        {"spool_threshold", integer(&Config::spool_threshold, 1, 100000000)},
     };
     return kSetters;
 }
@@ -189,6 +206,12 @@ Result<Config> parse_options(const std::vector<PluginOption>& options,
     }
     if (config.broker_id.empty())
         return bad("broker_id", "no host name to default to; set it");
+    if (seen.count("spool_threshold") == 0) {
+        config.spool_threshold = std::min(config.spool_threshold, config.queue_capacity / 2);
+    } else if (config.spool_threshold >= config.queue_capacity) {
+        return bad("spool_threshold",
+                   "must be below queue_capacity (" + std::to_string(config.queue_capacity) + ")");
+    }
     return config;
 }
 

@@ -13,9 +13,13 @@ Platform::Platform(Config config)
       intake_(selector_, queue_, stats_, log_),
       writer_(config_, queue_, log_, stats_) {}
 
-void Platform::start() {
+Status Platform::start() {
+    Status spool = writer_.open_spool();
+    if (!spool.is_ok())
+        return Status::error("plugin_opt_spool_dir: " + spool.message());
     SignalBlock block;
     writer_.start();
+    return Status::ok();
 }
 
 void Platform::stop() {
@@ -27,12 +31,19 @@ void Platform::stop() {
                     "(%" PRId64 " ms) and are lost.",
                     unwritten, config_.shutdown_timeout_ms);
     }
+    if (writer_.spool_file_count() > 0) {
+        log_.printf(LogLevel::kNotice,
+                    "culex: %zu spooled batches wait in %s and are written at the next start.",
+                    writer_.spool_file_count(), config_.spool_dir.c_str());
+    }
     log_.printf(LogLevel::kNotice,
                 "culex: stopped. received %" PRIu64 ", stored %" PRIu64 ", not selected %" PRIu64
                 ", dropped (queue full) %" PRIu64 ", refused by PostgreSQL %" PRIu64
+                ", spooled %" PRIu64 ", replayed from spool %" PRIu64
                 ", unwritten at shutdown %" PRIu64 ".",
                 stats_.received.load(), stats_.stored.load(), stats_.filtered.load(),
-                stats_.dropped_queue_full.load(), stats_.refused_by_db.load(), unwritten);
+                stats_.dropped_queue_full.load(), stats_.refused_by_db.load(),
+                stats_.spooled.load(), stats_.replayed.load(), unwritten);
 }
 
 }  // namespace culex

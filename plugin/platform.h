@@ -22,8 +22,9 @@ class Platform {
     Platform(const Platform&) = delete;
     Platform& operator=(const Platform&) = delete;
 
-    // Starts the worker threads with all signals blocked.
-    void start();
+    // Opens the spool and starts the worker threads with all signals blocked. An error
+    // (one line naming the option) means nothing was started.
+    Status start();
     // Flushes the queue (bounded by shutdown_timeout_ms), stops the threads and logs
     // a summary. Broker thread, after the main loop has ended.
     void stop();

@@ -58,6 +58,15 @@ size_t IngestQueue::pop_batch(std::vector<Message>& out, size_t max_rows,
     return n;
 }
 
+void IngestQueue::unpop(std::vector<Message>&& messages) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
+        bytes_ += it->footprint();
+        messages_.push_front(std::move(*it));
+    }
+    messages.clear();
+}
+
 void IngestQueue::close() {
     {
         std::lock_guard<std::mutex> lock(mu_);

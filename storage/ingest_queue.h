@@ -36,6 +36,10 @@ class IngestQueue {
     size_t pop_batch(std::vector<Message>& out, size_t max_rows, std::chrono::milliseconds linger,
                      std::chrono::milliseconds idle_wait);
 
+    // Puts messages the consumer popped but could not hand on back at the front, in
+    // their order, ignoring the bounds (they were inside them a moment ago).
+    void unpop(std::vector<Message>&& messages);
+
     // Refuses further pushes and wakes the consumer; queued messages stay poppable.
     void close();
 

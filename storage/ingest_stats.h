@@ -16,6 +16,8 @@ struct IngestStats {
     std::atomic<uint64_t> refused_by_db{0};       // rows PostgreSQL refused even without JSON
     std::atomic<uint64_t> batches{0};             // committed COPY batches
     std::atomic<uint64_t> db_errors{0};           // failed write attempts
+    std::atomic<uint64_t> spooled{0};             // messages moved to the disk spool
+    std::atomic<uint64_t> replayed{0};            // spooled messages since written
 };
 
 }  // namespace culex

@@ -55,7 +55,8 @@ uint64_t IngestWriter::stop(milliseconds timeout) {
     queue_.close();
     if (thread_.joinable())
         thread_.join();
-    return batch_.size() + queue_.size();
+    // A batch read from the spool is still safe in its file.
+    return (batch_from_spool_ ? 0 : batch_.size()) + queue_.size();
 }
 
 bool IngestWriter::out_of_time() const {
@@ -68,26 +69,138 @@ void IngestWriter::run() {
     // a wrong conninfo shows in the log right after start.
     ensure_ready();
     while (!out_of_time()) {
-        if (batch_.empty()) {
-            batch_maybe_committed_ = false;
-            queue_.pop_batch(batch_, config_.batch_max_rows, milliseconds(config_.batch_max_ms),
-                             kIdleWait);
-            batch_size_ = batch_.size();
-            if (batch_.empty()) {
-                std::lock_guard<std::mutex> lock(stop_mu_);
-                if (stopping_)
-                    return;  // closed and drained
-                continue;
-            }
-        }
-        if (ensure_ready() && write_batch() == WriteResult::kDone) {
-            batch_.clear();
-            batch_size_ = 0;
-            backoff_.reset();
+        if (batch_.empty() && !take_next_batch()) {
+            std::lock_guard<std::mutex> lock(stop_mu_);
+            if (stopping_)
+                break;  // closed and drained
             continue;
         }
+        // While the spool is being written back, new messages beyond the threshold
+        // join its end rather than pile up in memory.
+        if (spool_ && !spool_->empty())
+            spill_to_spool(false);
+        if (ensure_ready() && write_batch() == WriteResult::kDone) {
+            finish_batch();
+            continue;
+        }
+        spill_to_spool(false);
         wait_before_retry();
     }
+    // Whatever could not be written in time goes to the spool instead of being lost.
+    spill_to_spool(true);
+}
+
+bool IngestWriter::take_next_batch() {
+    batch_state_ = BatchState::kFresh;
+    batch_from_spool_ = false;
+    uint64_t corrupt_before = spool_ ? spool_->corrupt_files() : 0;
+    bool from_spool = spool_ && spool_->read_oldest(batch_);
+    if (spool_ && spool_->corrupt_files() != corrupt_before) {
+        log_.printf(LogLevel::kError,
+                    "culex: %" PRIu64
+                    " spool file(s) in %s failed their checksum and were set "
+                    "aside as *.corrupt; their messages are not stored.",
+                    spool_->corrupt_files() - corrupt_before, config_.spool_dir.c_str());
+    }
+    if (from_spool) {
+        batch_from_spool_ = true;
+        // A crash may have come between this batch's commit and its file's removal.
+        batch_state_ = BatchState::kMaybeCommitted;
+    } else {
+        queue_.pop_batch(batch_, config_.batch_max_rows, milliseconds(config_.batch_max_ms),
+                         kIdleWait);
+    }
+    batch_size_ = batch_.size();
+    batch_taken_size_ = batch_.size();
+    return !batch_.empty();
+}
+
+void IngestWriter::finish_batch() {
+    if (batch_from_spool_) {
+        spool_->remove_oldest();
+        stats_.replayed += batch_taken_size_;
+        if (spool_->empty()) {
+            log_.printf(LogLevel::kNotice,
+                        "culex: spool written back to PostgreSQL (%" PRIu64
+                        " messages replayed so far).",
+                        stats_.replayed.load());
+        }
+    }
+    batch_.clear();
+    batch_size_ = 0;
+    batch_from_spool_ = false;
+    backoff_.reset();
+}
+
+Status IngestWriter::open_spool() {
+    if (config_.spool_dir.empty())
+        return Status::ok();
+    spool_ = std::make_unique<Spool>(config_.spool_dir, config_.spool_max_bytes);
+    Status opened = spool_->open();
+    if (!opened.is_ok()) {
+        spool_.reset();
+        return opened;
+    }
+    if (!spool_->empty()) {
+        log_.printf(LogLevel::kNotice,
+                    "culex: %zu spooled batches (%" PRIu64
+                    " bytes) from an earlier run are written first.",
+                    spool_->file_count(), spool_->bytes());
+    }
+    return Status::ok();
+}
+
+void IngestWriter::spill_to_spool(bool everything) {
+    if (!spool_)
+        return;
+    size_t before = stats_.spooled;
+    if (everything && !batch_.empty() && !batch_from_spool_) {
+        // The batch in hand is older than anything spooled.
+        Status stored = spool_->prepend(batch_);
+        if (!stored.is_ok()) {
+            note_spool_failure(stored);
+            return;
+        }
+        stats_.spooled += batch_.size();
+        batch_.clear();
+        batch_size_ = 0;
+    }
+    std::vector<Message> moving;
+    while (everything ? queue_.size() > 0 : queue_.size() >= config_.spool_threshold) {
+        moving.clear();
+        if (queue_.pop_batch(moving, config_.batch_max_rows, milliseconds(0), milliseconds(0)) ==
+            0) {
+            break;
+        }
+        Status stored = spool_->append(moving);
+        if (!stored.is_ok()) {
+            queue_.unpop(std::move(moving));
+            note_spool_failure(stored);
+            return;
+        }
+        stats_.spooled += moving.size();
+    }
+    auto now = SteadyClock::now();
+    if (stats_.spooled != before && (everything || now - last_spool_log_ >= kOutageLogInterval)) {
+        last_spool_log_ = now;
+        log_.printf(LogLevel::kWarning,
+                    "culex: %" PRIu64
+                    " messages spooled to %s so far; the spool holds %zu batches "
+                    "(%" PRIu64 " bytes) to write when PostgreSQL is back.",
+                    stats_.spooled.load(), config_.spool_dir.c_str(), spool_->file_count(),
+                    spool_->bytes());
+    }
+}
+
+void IngestWriter::note_spool_failure(const Status& status) {
+    auto now = SteadyClock::now();
+    if (now - last_spool_log_ < kOutageLogInterval)
+        return;
+    last_spool_log_ = now;
+    log_.printf(LogLevel::kError,
+                "culex: cannot spool: %s. Messages stay in memory (%zu queued) and are dropped "
+                "once queue_capacity or queue_max_bytes is reached.",
+                status.message().c_str(), queue_.size());
 }
 
 void IngestWriter::wait_before_retry() {
@@ -163,22 +276,19 @@ bool IngestWriter::ensure_ready() {
     return true;
 }
 
-bool IngestWriter::batch_already_committed(bool& committed) {
-    // Every batch is one transaction, so its first row tells about all of them. The
-    // topic index finds it; broker and seq tell it from other messages of that instant.
-    const Message& first = batch_.front();
+PgOutcome IngestWriter::row_exists(size_t index, bool& exists) {
+    // The topic index finds the row; broker and seq tell it from other messages of the
+    // same instant.
+    const Message& m = batch_[index];
     PgOutcome found = db_.exec(
         "SELECT 1 FROM culex.message_store WHERE topic_id = $1 AND received_at ="
         " timestamptz 'epoch' + $2::bigint * interval '1 microsecond'"
         " AND broker_id = $3 AND seq = $4",
-        {std::to_string(topic_ids_of_batch_.front()), std::to_string(first.received_us),
-         std::to_string(broker_db_id_), std::to_string(first.seq)});
-    if (!found.ok()) {
-        note_db_failure("checking a batch interrupted by a lost connection", found);
-        return false;
-    }
-    committed = PQntuples(found.result.get()) > 0;
-    return true;
+        {std::to_string(topic_ids_of_batch_[index]), std::to_string(m.received_us),
+         std::to_string(broker_db_id_), std::to_string(m.seq)});
+    if (found.ok())
+        exists = PQntuples(found.result.get()) > 0;
+    return found;
 }
 
 IngestWriter::WriteResult IngestWriter::write_batch() {
@@ -187,17 +297,28 @@ IngestWriter::WriteResult IngestWriter::write_batch() {
         note_db_failure("registering topics", resolved);
         return WriteResult::kRetry;
     }
-    if (batch_maybe_committed_) {
-        bool committed = false;
-        if (!batch_already_committed(committed))
+    if (batch_state_ == BatchState::kMaybeCommitted) {
+        // A batch COPY is one transaction: its first and last rows tell about all rows.
+        // Only first-without-last means earlier row-by-row work (possible for a batch
+        // read back from the spool after a crash); rows mode sorts that out.
+        bool first = false;
+        bool last = false;
+        PgOutcome checked = row_exists(0, first);
+        if (checked.ok() && first)
+            checked = row_exists(batch_.size() - 1, last);
+        if (!checked.ok()) {
+            note_db_failure("checking a batch interrupted by a lost connection", checked);
             return WriteResult::kRetry;
-        batch_maybe_committed_ = false;
-        if (committed) {
+        }
+        if (first && last) {
             stats_.stored += batch_.size();
             ++stats_.batches;
             return WriteResult::kDone;
         }
+        batch_state_ = first ? BatchState::kRowByRow : BatchState::kFresh;
     }
+    if (batch_state_ == BatchState::kRowByRow)
+        return write_rows_one_by_one();
     begin_copy(copy_buffer_);
     for (size_t i = 0; i < batch_.size(); ++i) {
         const Message& m = batch_[i];
@@ -211,26 +332,33 @@ IngestWriter::WriteResult IngestWriter::write_batch() {
         ++stats_.batches;
         return WriteResult::kDone;
     }
-    if (copied.error == PgErrorKind::kBadRow)
+    if (copied.error == PgErrorKind::kBadRow) {
+        batch_state_ = BatchState::kRowByRow;
         return write_rows_one_by_one();
+    }
     if (copied.error == PgErrorKind::kConnection)
-        batch_maybe_committed_ = true;
+        batch_state_ = BatchState::kMaybeCommitted;
     note_db_failure("writing a batch of " + std::to_string(batch_.size()) + " messages", copied);
     return WriteResult::kRetry;
 }
 
 IngestWriter::WriteResult IngestWriter::write_rows_one_by_one() {
-    // Rare path: some row in the batch was refused. Write each row as its own COPY so
-    // that only the offending row is affected. Rows written here leave the batch, so a
-    // retry after a lost connection does not repeat them.
-    size_t done = 0;
-    WriteResult result = WriteResult::kDone;
-    for (; done < batch_.size(); ++done) {
-        const Message& m = batch_[done];
+    // Rare path: some row in the batch was refused. Each row is its own COPY, so only
+    // the offending row is affected, and each is looked up first, so that repeating
+    // this after a lost connection or a crash stores nothing twice.
+    for (size_t i = 0; i < batch_.size(); ++i) {
+        const Message& m = batch_[i];
+        bool exists = false;
+        PgOutcome outcome = row_exists(i, exists);
+        if (outcome.ok() && exists) {
+            ++stats_.stored;
+            continue;
+        }
         bool json = config_.store_json && is_storable_json(m.payload);
-        PgOutcome outcome = write_one_row(m, topic_ids_of_batch_[done], json);
+        if (outcome.ok())
+            outcome = write_one_row(m, topic_ids_of_batch_[i], json);
         if (json && outcome.error == PgErrorKind::kBadRow) {
-            outcome = write_one_row(m, topic_ids_of_batch_[done], false);
+            outcome = write_one_row(m, topic_ids_of_batch_[i], false);
         }
         if (outcome.ok()) {
             ++stats_.stored;
@@ -244,14 +372,13 @@ IngestWriter::WriteResult IngestWriter::write_rows_one_by_one() {
                         m.topic.c_str(), m.client_id.c_str(), outcome.message.c_str());
             continue;
         }
-        batch_maybe_committed_ = outcome.error == PgErrorKind::kConnection;
+        // Rows before i are done; keep the rest (i's own outcome is looked up next time).
+        batch_.erase(batch_.begin(), batch_.begin() + static_cast<std::ptrdiff_t>(i));
+        batch_size_ = batch_.size();
         note_db_failure("writing a refused batch row by row", outcome);
-        result = WriteResult::kRetry;
-        break;
+        return WriteResult::kRetry;
     }
-    batch_.erase(batch_.begin(), batch_.begin() + static_cast<std::ptrdiff_t>(done));
-    batch_size_ = batch_.size();
-    return result;
+    return WriteResult::kDone;
 }
 
 PgOutcome IngestWriter::write_one_row(const Message& m, int32_t topic_id, bool with_json) {

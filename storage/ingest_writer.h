@@ -8,6 +8,12 @@
 // refused, counted and logged (refused_by_db). The writer never calls broker
 // functions; it logs through the LogQueue.
 //
+// With a spool (spool_dir), batches beyond spool_threshold queued messages go to disk
+// while the database is failing, and at shutdown whatever could not be written does.
+// Order is kept: the batch in hand is older than the spool, which is older than the
+// queue; spooled batches are written back oldest first, each looked up first since a
+// crash may have come between its commit and the removal of its file.
+//
 // Lifecycle: construct, start() once, stop() once; the destructor stops if needed.
 #pragma once
 
@@ -15,6 +21,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -27,6 +34,7 @@
 #include "ingest_queue.h"
 #include "ingest_stats.h"
 #include "pg_connection.h"
+#include "spool.h"
 #include "topic_ids.h"
 
 namespace culex {
@@ -39,12 +47,19 @@ class IngestWriter {
     IngestWriter(const IngestWriter&) = delete;
     IngestWriter& operator=(const IngestWriter&) = delete;
 
+    // Opens spool_dir when configured; call before start(). An error means the
+    // directory is unusable (the message names it).
+    Status open_spool();
+
     // Starts the thread. The caller decides the thread's signal mask (it inherits it).
     void start();
 
     // Closes the queue and waits until everything queued is written or `timeout`
     // passes. Returns how many messages were left unwritten.
     uint64_t stop(std::chrono::milliseconds timeout);
+
+    // Batches waiting in the spool; only after stop() (the writer thread owns the spool).
+    size_t spool_file_count() const { return spool_ ? spool_->file_count() : 0; }
 
     // Messages accepted but not yet written: the queue plus the batch in hand. Any thread.
     size_t backlog() const { return queue_.size() + batch_size_.load(std::memory_order_relaxed); }
@@ -53,13 +68,17 @@ class IngestWriter {
     enum class WriteResult { kDone, kRetry };
 
     void run();
+    bool take_next_batch();
+    void finish_batch();
     bool ensure_ready();
     WriteResult write_batch();
     WriteResult write_rows_one_by_one();
     PgOutcome write_one_row(const Message& message, int32_t topic_id, bool with_json);
-    bool batch_already_committed(bool& committed);
+    PgOutcome row_exists(size_t index, bool& exists);
     void note_db_failure(const std::string& what, const PgOutcome& outcome);
     void wait_before_retry();
+    void spill_to_spool(bool everything);
+    void note_spool_failure(const Status& status);
     bool out_of_time() const;
 
     const Config& config_;
@@ -68,13 +87,22 @@ class IngestWriter {
     IngestStats& stats_;
     PgConnection db_;
     TopicIds topic_ids_;
+    std::unique_ptr<Spool> spool_;
+    bool batch_from_spool_ = false;  // batch_ is the spool's oldest file
+    size_t batch_taken_size_ = 0;    // batch_.size() when taken, before any row-by-row progress
+    SteadyClock::time_point last_spool_log_{};
     Backoff backoff_;
 
-    std::vector<Message> batch_;         // the batch being written, kept across retries
-    std::atomic<size_t> batch_size_{0};  // batch_.size(), readable from other threads
+    std::vector<Message> batch_;               // the batch being written, kept across retries
+    std::atomic<size_t> batch_size_{0};        // batch_.size(), readable from other threads
     std::vector<int32_t> topic_ids_of_batch_;  // topic_ids_of_batch_[i] for batch_[i]
     std::string copy_buffer_;
-    bool batch_maybe_committed_ = false;  // a COPY of batch_ failed with its outcome unknown
+    enum class BatchState {
+        kFresh,           // never attempted, or known not to be stored
+        kMaybeCommitted,  // a COPY failed with its outcome unknown (or read from the spool)
+        kRowByRow,        // holds a refused row: written row by row, each looked up first
+    };
+    BatchState batch_state_ = BatchState::kFresh;
     int16_t broker_db_id_ = 0;
     bool ready_ = false;  // connected, migrated, broker id known
 

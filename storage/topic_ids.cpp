@@ -11,23 +11,29 @@ PgOutcome TopicIds::resolve(PgConnection& db, const std::vector<Message>& batch,
     std::vector<const std::string*> unknown;
     std::unordered_set<std::string_view> seen;
     for (const Message& m : batch) {
-        if (cache_.count(m.topic) == 0 && seen.insert(m.topic).second) unknown.push_back(&m.topic);
+        if (cache_.count(m.topic) == 0 && seen.insert(m.topic).second)
+            unknown.push_back(&m.topic);
     }
     if (!unknown.empty()) {
-        if (cache_.size() + unknown.size() > kMaxCached) cache_.clear();
+        if (cache_.size() + unknown.size() > kMaxCached)
+            cache_.clear();
         PgOutcome outcome = register_all(db, unknown);
-        if (!outcome.ok()) return outcome;
+        if (!outcome.ok())
+            return outcome;
         for (const std::string* topic : unknown) {
-            if (cache_.count(*topic) != 0) continue;
+            if (cache_.count(*topic) != 0)
+                continue;
             // Inserted by another broker after this statement's snapshot: look it up alone.
             int32_t id = 0;
             outcome = lookup_or_create(db, *topic, id);
-            if (!outcome.ok()) return outcome;
+            if (!outcome.ok())
+                return outcome;
             cache_.emplace(*topic, id);
         }
     }
     ids.resize(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) ids[i] = cache_.at(batch[i].topic);
+    for (size_t i = 0; i < batch.size(); ++i)
+        ids[i] = cache_.at(batch[i].topic);
     return PgOutcome{};
 }
 
@@ -36,10 +42,12 @@ PgOutcome TopicIds::register_all(PgConnection& db, const std::vector<const std::
     // thousands of devices must not stall its first batches on one query per topic.
     std::string array = "{";
     for (const std::string* topic : topics) {
-        if (array.size() > 1) array += ',';
+        if (array.size() > 1)
+            array += ',';
         array += '"';
         for (char c : *topic) {
-            if (c == '"' || c == '\\') array += '\\';
+            if (c == '"' || c == '\\')
+                array += '\\';
             array += c;
         }
         array += '"';
@@ -54,11 +62,13 @@ PgOutcome TopicIds::register_all(PgConnection& db, const std::vector<const std::
         " SELECT id, name FROM created"
         " UNION ALL SELECT t.id, t.name FROM culex.topics t JOIN input i ON t.name = i.name";
     PgOutcome outcome = db.exec(kSql, {array});
-    if (!outcome.ok()) return outcome;
+    if (!outcome.ok())
+        return outcome;
     PGresult* rows = outcome.result.get();
     for (int i = 0; i < PQntuples(rows); ++i) {
-        cache_.emplace(std::string(PQgetvalue(rows, i, 1), static_cast<size_t>(PQgetlength(rows, i, 1))),
-                       static_cast<int32_t>(std::strtol(PQgetvalue(rows, i, 0), nullptr, 10)));
+        cache_.emplace(
+            std::string(PQgetvalue(rows, i, 1), static_cast<size_t>(PQgetlength(rows, i, 1))),
+            static_cast<int32_t>(std::strtol(PQgetvalue(rows, i, 0), nullptr, 10)));
     }
     return PgOutcome{};
 }

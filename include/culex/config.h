@@ -30,8 +30,14 @@ struct Config {
     bool store_json = true;
     // Reconnect backoff ceiling while the database is unreachable.
     int64_t db_retry_max_ms = 2000;
-    // How long shutdown waits for the queue to be written before giving up.
+    // How long shutdown waits for the queue to be written before giving up (and
+    // spooling what is left, when there is a spool).
     int64_t shutdown_timeout_ms = 15000;
+    // Directory for batches kept on disk while PostgreSQL is unreachable; empty: none.
+    std::string spool_dir;
+    size_t spool_max_bytes = size_t{1} << 30;
+    // Queued messages at which the writer starts moving batches to the spool.
+    size_t spool_threshold = 20000;
 };
 
 }  // namespace culex

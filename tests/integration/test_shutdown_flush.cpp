@@ -66,3 +66,39 @@ TEST_CASE("SIGINT past shutdown_timeout_ms reports what was not written", "[shut
                             "shutdown_timeout_ms") != std::string::npos);
     CHECK(broker.log().find("unwritten at shutdown 500") != std::string::npos);
 }
+
+TEST_CASE("SIGTERM during an outage spools the backlog; the next start writes it",
+          "[shutdown][spool]") {
+    std::string dbname = cluster().create_database();
+    std::string spool_dir = make_temp_dir("culex-spool");
+    chown_to(spool_dir, "mosquitto");  // the broker runs as `mosquitto` when started as root
+    PluginOpts opts =
+        plugin_opts_for(dbname, {{"spool_dir", spool_dir}, {"shutdown_timeout_ms", "1000"}});
+    {
+        BrokerProcess broker(opts);
+        REQUIRE(broker.wait_ready());
+        auto db = cluster().connect(dbname);
+        REQUIRE(wait_until([&] { return stored_count(*db) == 0; }, 30s));
+        db->close();
+        PgCluster::Outage outage(cluster());
+        publish_acked(broker.port(), "d1", 3000);
+        CHECK(broker.terminate(30s) == 0);
+        std::string log = broker.log();
+        INFO(log);
+        CHECK(log.find("spooled 3000,") != std::string::npos);
+        CHECK(log.find("unwritten at shutdown 0.") != std::string::npos);
+        CHECK(log.find("spooled batches wait in " + spool_dir) != std::string::npos);
+    }
+    BrokerProcess again(opts);
+    REQUIRE(again.wait_ready());
+    auto db = cluster().connect(dbname);
+    REQUIRE(wait_stored(*db, 3000, 60s));
+    CHECK(stored_count(*db) == 3000);
+    CHECK(query_value(*db,
+                      "SELECT count(*) FROM (SELECT convert_from(payload, 'UTF8')::int AS n,"
+                      " row_number() OVER (ORDER BY id) - 1 AS pos FROM culex.message_store) s"
+                      " WHERE n <> pos") == "0");
+    CHECK(again.terminate(30s) == 0);
+    CHECK(again.log().find("spooled batches (") != std::string::npos);
+    remove_tree(spool_dir);
+}

@@ -2,11 +2,13 @@
 // sanitizer build covers it too: refused rows, order, outage, shutdown accounting.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "storage/ingest_writer.h"
+#include "storage/spool.h"
 #include "support/fixture.h"
 #include "support/pg_cut_proxy.h"
 
@@ -28,20 +30,40 @@ culex::Message message(const std::string& topic, const std::string& payload, uin
 }
 
 struct WriterRig {
-    explicit WriterRig(const std::string& dbname) {
+    // `spool_dir` non-empty: spool there, from 500 queued messages, in batches of 100.
+    explicit WriterRig(const std::string& dbname, const std::string& spool_dir = "",
+                       size_t spool_max_bytes = size_t{1} << 30) {
         config.db_conninfo = cluster().conninfo(dbname);
         config.broker_id = "writer-test";
         config.db_retry_max_ms = 200;
+        config.spool_dir = spool_dir;
+        config.spool_max_bytes = spool_max_bytes;
+        config.spool_threshold = 500;
+        config.batch_max_rows = 100;
         writer = std::make_unique<culex::IngestWriter>(config, queue, log, stats);
+        culex::Status opened = writer->open_spool();
+        INFO(opened.message());
+        REQUIRE(opened.is_ok());
         writer->start();
     }
+    // True when any line logged so far contains `text`.
+    bool logged(const std::string& text) {
+        for (auto& line : log_lines())
+            seen.push_back(std::move(line));
+        for (const auto& line : seen) {
+            if (line.find(text) != std::string::npos)
+                return true;
+        }
+        return false;
+    }
+    std::vector<std::string> seen;
     std::vector<std::string> log_lines() {
         std::vector<std::string> lines;
         log.drain([&](culex::LogLevel, const std::string& line) { lines.push_back(line); });
         return lines;
     }
     culex::Config config;
-    culex::IngestQueue queue{100000, 1 << 26};
+    culex::IngestQueue queue{5000, 1 << 26};
     culex::LogQueue log;
     culex::IngestStats stats;
     std::unique_ptr<culex::IngestWriter> writer;
@@ -143,4 +165,133 @@ TEST_CASE("a batch whose commit answer was lost is not stored twice", "[writer]"
     REQUIRE(wait_until([&] { return stats.stored == 101; }, 30s));
     CHECK(stored_count(*db) == 101);
     CHECK(writer.stop(5s) == 0);
+}
+
+namespace {
+
+size_t files_in(const std::string& dir) {
+    size_t n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        n += entry.path().extension() == ".batch" ? 1 : 0;
+    }
+    return n;
+}
+
+// Rows in id order have consecutive seq: nothing lost, duplicated or reordered.
+std::string seq_gaps(culex::PgConnection& db) {
+    return query_value(db,
+                       "SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY id) AS prev"
+                       " FROM culex.message_store) s WHERE seq <> prev + 1");
+}
+
+}  // namespace
+
+TEST_CASE("during an outage batches past the threshold go to the spool and come back in order",
+          "[writer][spool]") {
+    std::string dbname = cluster().create_database();
+    std::string spool_dir = make_temp_dir("culex-spool");
+    WriterRig rig(dbname, spool_dir);
+    auto db = cluster().connect(dbname);
+    REQUIRE(wait_until([&] { return stored_count(*db) == 0; }, 30s));  // schema ready
+    db->close();
+    {
+        PgCluster::Outage outage(cluster());
+        for (uint64_t i = 0; i < 3000; ++i) {
+            REQUIRE(rig.queue.try_push(message("s/" + std::to_string(i % 5), std::to_string(i),
+                                               i)) == culex::IngestQueue::PushResult::kQueued);
+        }
+        REQUIRE(wait_until([&] { return rig.queue.size() < 500; }, 30s));
+        CHECK(rig.stats.spooled >= 2400);
+        CHECK(files_in(spool_dir) >= 24);
+    }
+    REQUIRE(db->connect().is_ok());
+    REQUIRE(wait_stored(*db, 3000, 60s));
+    CHECK(stored_count(*db) == 3000);
+    CHECK(seq_gaps(*db) == "0");
+    REQUIRE(wait_until([&] { return files_in(spool_dir) == 0; }, 30s));
+    CHECK(rig.stats.replayed == rig.stats.spooled);
+    CHECK(rig.writer->stop(5s) == 0);
+    CHECK(rig.logged("messages spooled to " + spool_dir));
+    CHECK(rig.logged("culex: spool written back to PostgreSQL"));
+    remove_tree(spool_dir);
+}
+
+TEST_CASE("what stop cannot write is spooled and written by the next writer", "[writer][spool]") {
+    std::string dbname = cluster().create_database();
+    std::string spool_dir = make_temp_dir("culex-spool");
+    {
+        PgCluster::Outage outage(cluster());
+        WriterRig rig(dbname, spool_dir);
+        for (uint64_t i = 0; i < 1000; ++i) {
+            REQUIRE(rig.queue.try_push(message("s/t", std::to_string(i), i)) ==
+                    culex::IngestQueue::PushResult::kQueued);
+        }
+        REQUIRE(wait_until([&] { return rig.stats.db_errors > 0; }, 30s));
+        CHECK(rig.writer->stop(300ms) == 0);  // nothing lost: all of it is on disk
+        CHECK(rig.stats.spooled == 1000);
+    }
+    WriterRig next(dbname, spool_dir);
+    auto db = cluster().connect(dbname);
+    REQUIRE(wait_stored(*db, 1000, 60s));
+    REQUIRE(wait_until([&] { return files_in(spool_dir) == 0; }, 30s));
+    CHECK(stored_count(*db) == 1000);
+    CHECK(seq_gaps(*db) == "0");
+    CHECK(next.writer->stop(5s) == 0);
+    remove_tree(spool_dir);
+}
+
+TEST_CASE("a spooled batch that was already committed is not stored again", "[writer][spool]") {
+    std::string dbname = cluster().create_database();
+    std::string spool_dir = make_temp_dir("culex-spool");
+    std::vector<culex::Message> batch;
+    for (uint64_t i = 0; i < 50; ++i)
+        batch.push_back(message("s/dup", std::to_string(i), i));
+    {
+        WriterRig rig(dbname);
+        for (auto m : batch)
+            REQUIRE(rig.queue.try_push(std::move(m)) == culex::IngestQueue::PushResult::kQueued);
+        REQUIRE(wait_until([&] { return rig.stats.stored == 50; }, 30s));
+        CHECK(rig.writer->stop(5s) == 0);
+    }
+    // As if a crash came after the commit but before the spool file was removed.
+    {
+        culex::Spool spool(spool_dir, 1 << 20);
+        REQUIRE(spool.open().is_ok());
+        REQUIRE(spool.append(batch).is_ok());
+    }
+    WriterRig replay(dbname, spool_dir);
+    REQUIRE(wait_until([&] { return files_in(spool_dir) == 0; }, 30s));
+    auto db = cluster().connect(dbname);
+    CHECK(stored_count(*db) == 50);
+    CHECK(replay.stats.replayed == 50);
+    CHECK(replay.writer->stop(5s) == 0);
+    remove_tree(spool_dir);
+}
+
+TEST_CASE("a full spool keeps messages in memory and then the queue bound applies",
+          "[writer][spool]") {
+    std::string dbname = cluster().create_database();
+    std::string spool_dir = make_temp_dir("culex-spool");
+    PgCluster::Outage outage(cluster());
+    WriterRig rig(dbname, spool_dir, size_t{1} << 20);  // 1 MiB
+    std::string payload(4000, 'x');
+    size_t refused = 0;
+    for (uint64_t i = 0; i < 7000; ++i) {
+        culex::Message m = message("s/big", payload, i);
+        if (rig.queue.try_push(std::move(m)) != culex::IngestQueue::PushResult::kQueued)
+            ++refused;
+        if (i % 500 == 0) {
+            // Let the writer spill what it can before the queue fills.
+            wait_until([&] { return rig.queue.size() < 600 || rig.logged("cannot spool"); }, 5s);
+        }
+    }
+    REQUIRE(wait_until([&] { return rig.logged("cannot spool: spool_max_bytes reached"); }, 30s));
+    CHECK(refused > 0);  // the queue bound took over
+    uint64_t spool_bytes = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(spool_dir))
+        spool_bytes += entry.file_size();
+    CHECK(spool_bytes <= (size_t{1} << 20));
+    CHECK(rig.stats.spooled > 0);
+    CHECK(rig.writer->stop(300ms) > 0);  // neither stored nor spooled: reported
+    remove_tree(spool_dir);
 }

@@ -78,3 +78,19 @@ TEST_CASE("close wakes the consumer and refuses new messages", "[queue]") {
     CHECK(out.empty());
     CHECK(q.try_push(make(1)) == IngestQueue::PushResult::kClosed);
 }
+
+TEST_CASE("unpop puts a popped batch back in front, in order", "[queue]") {
+    IngestQueue q(100, 1 << 20);
+    for (uint64_t i = 1; i <= 5; ++i)
+        REQUIRE(q.try_push(make(i)) == IngestQueue::PushResult::kQueued);
+    std::vector<Message> first;
+    REQUIRE(q.pop_batch(first, 3, 0ms, 0ms) == 3);
+    size_t bytes_before = q.bytes();
+    q.unpop(std::move(first));
+    CHECK(q.size() == 5);
+    CHECK(q.bytes() > bytes_before);
+    std::vector<Message> all;
+    REQUIRE(q.pop_batch(all, 10, 0ms, 0ms) == 5);
+    for (uint64_t i = 0; i < 5; ++i)
+        CHECK(all[i].seq == i + 1);
+}

@@ -28,6 +28,9 @@ TEST_CASE("defaults apply when no option is given", "[options]") {
     CHECK(c.queue_capacity == 1000000);
     CHECK(c.queue_max_bytes == size_t{512} << 20);
     CHECK(c.store_json);
+    CHECK(c.spool_dir.empty());
+    CHECK(c.spool_max_bytes == size_t{1} << 30);
+    CHECK(c.spool_threshold == 20000);
 }
 
 TEST_CASE("every option is parsed, values trimmed", "[options]") {
@@ -42,7 +45,10 @@ TEST_CASE("every option is parsed, values trimmed", "[options]") {
                                  {"queue_max_bytes", "64M"},
                                  {"store_json", "false"},
                                  {"db_retry_max_ms", "500"},
-                                 {"shutdown_timeout_ms", "2500"}},
+                                 {"shutdown_timeout_ms", "2500"},
+                                 {"spool_dir", "/var/lib/culex/spool"},
+                                 {"spool_max_bytes", "2G"},
+                                 {"spool_threshold", "4000"}},
                                 "host");
     REQUIRE(result.is_ok());
     const culex::Config& c = result.value();
@@ -57,6 +63,17 @@ TEST_CASE("every option is parsed, values trimmed", "[options]") {
     CHECK_FALSE(c.store_json);
     CHECK(c.db_retry_max_ms == 500);
     CHECK(c.shutdown_timeout_ms == 2500);
+    CHECK(c.spool_dir == "/var/lib/culex/spool");
+    CHECK(c.spool_max_bytes == size_t{2} << 30);
+    CHECK(c.spool_threshold == 4000);
+}
+
+TEST_CASE("spool_threshold follows a small queue_capacity unless set", "[options]") {
+    auto result = parse_options({{"queue_capacity", "5000"}}, "host");
+    REQUIRE(result.is_ok());
+    CHECK(result.value().spool_threshold == 2500);
+    CHECK(error_of({{"queue_capacity", "5000"}, {"spool_threshold", "5000"}}) ==
+          "plugin_opt_spool_threshold: must be below queue_capacity (5000)");
 }
 
 TEST_CASE("bad values give one line naming the option", "[options]") {
@@ -78,6 +95,8 @@ TEST_CASE("bad values give one line naming the option", "[options]") {
     CHECK(error_of({{"db_conninfo", "nonsense_key=1"}}).rfind("plugin_opt_db_conninfo:", 0) == 0);
     CHECK(error_of({{"batch_max_rows", "1"}, {"batch_max_rows", "2"}}) ==
           "plugin_opt_batch_max_rows: given more than once");
+    CHECK(error_of({{"spool_dir", ""}}) == "plugin_opt_spool_dir: expected a directory");
+    CHECK(error_of({{"spool_max_bytes", "1k"}}).rfind("plugin_opt_spool_max_bytes:", 0) == 0);
     CHECK(error_of({{"batchmaxrows", "1"}})
               .rfind("plugin_opt_batchmaxrows: unknown option (known: ", 0) == 0);
 }
