@@ -30,7 +30,9 @@ start_cluster() {
 }
 
 stop_cluster() {
-  [ -d "$work/pg/data" ] && as_postgres "$pg_bin/pg_ctl" -D "$work/pg/data" -m fast stop >/dev/null || true
+  if [ -f "$work/pg/data/postmaster.pid" ]; then
+    as_postgres "$pg_bin/pg_ctl" -D "$work/pg/data" -m fast stop >/dev/null || true
+  fi
 }
 
 cleanup() { stop_cluster; rm -rf "$work"; }
