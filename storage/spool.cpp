@@ -181,7 +181,8 @@ bool decode_spool_batch(std::string_view file, std::vector<Message>& batch) {
         uint64_t received = 0;
         if (!r.bytes(m.topic) || !r.bytes(m.payload) || !r.bytes(m.client_id) ||
             !r.u8(has_username) || !r.bytes(m.username) || !r.u8(qos) || !r.u8(retain) ||
-            !r.u64(m.seq) || !r.u64(received)) {
+            !r.u64(m.seq) || !r.u64(received) || has_username > 1 || retain > 1 || qos > 2 ||
+            (has_username == 0 && !m.username.empty())) {
             batch.clear();
             return false;
         }

@@ -23,7 +23,8 @@ uint32_t crc32(std::string_view data);
 
 // The spool file format; pure functions, exposed for tests.
 std::string encode_spool_batch(const std::vector<Message>& batch);
-// False when `file` is not a complete, intact spool batch.
+// False when `file` is not a complete, intact, canonical spool batch (so whatever it
+// accepts encodes back to the same bytes).
 bool decode_spool_batch(std::string_view file, std::vector<Message>& batch);
 
 class Spool {

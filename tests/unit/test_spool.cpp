@@ -151,3 +151,13 @@ TEST_CASE("the spool refuses batches past spool_max_bytes", "[spool]") {
     CHECK(full.message().rfind("spool_max_bytes reached", 0) == 0);
     CHECK(spool.file_count() == 1);
 }
+
+TEST_CASE("spool decoding accepts only canonical field values", "[spool]") {
+    std::vector<Message> back;
+    auto bad_qos = batch_of(1, 1);
+    bad_qos[0].qos = 3;
+    CHECK_FALSE(culex::decode_spool_batch(culex::encode_spool_batch(bad_qos), back));
+    auto stray_username = batch_of(1, 1);  // seq 1: has_username is false
+    stray_username[0].username = "ghost";
+    CHECK_FALSE(culex::decode_spool_batch(culex::encode_spool_batch(stray_username), back));
+}
