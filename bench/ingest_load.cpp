@@ -4,11 +4,12 @@
 //
 // Usage: ingest_load --port P [--publishers K] [--messages N] [--payload BYTES] [--qos Q]
 //                    [--topics T] [--rate MSG_PER_S] [--payload-kind json|text]
-//                    [--db CONNINFO] [--broker-pid PID]
+//                    [--db CONNINFO] [--broker-pid PID] [--kill-after-ms MS]
 // Without --db only broker-side figures are printed (a broker without the plugin).
 #include <libpq-fe.h>
 #include <mosquitto.h>
 
+#include <signal.h>
 #include <unistd.h>
 #include <algorithm>
 #include <atomic>
@@ -39,6 +40,7 @@ struct Options {
     long broker_pid = 0;
     int probe_every = 100;  // every Nth message of a publisher is a lag probe
     bool json = true;       // JSON payloads, or plain text (probes are always JSON)
+    long kill_after_ms = 0;  // > 0: SIGKILL the broker then, and report what it acknowledged
 };
 
 int64_t wall_us() {
@@ -209,6 +211,8 @@ Options parse(int argc, char** argv) {
             o.db = v;
         else if (k == "--broker-pid")
             o.broker_pid = std::stol(v);
+        else if (k == "--kill-after-ms")
+            o.kill_after_ms = std::stol(v);
         else if (k == "--payload-kind")
             o.json = v == "json";
         else {
@@ -258,13 +262,22 @@ int main(int argc, char** argv) {
 
     long per_pub = o.messages / o.publishers;
     auto t0 = Clock::now();
+    std::atomic<bool> killed{false};
+    std::thread killer;
+    if (o.kill_after_ms > 0 && o.broker_pid > 0) {
+        killer = std::thread([&] {
+            std::this_thread::sleep_until(t0 + std::chrono::milliseconds(o.kill_after_ms));
+            kill(static_cast<pid_t>(o.broker_pid), SIGKILL);
+            killed = true;
+        });
+    }
     std::vector<std::thread> threads;
     for (int k = 0; k < o.publishers; ++k) {
         threads.emplace_back([&, k] {
             Publisher& p = *pubs[static_cast<size_t>(k)];
             int topics_per_pub = std::max(1, o.topics / o.publishers);
             double interval_us = o.rate > 0 ? 1e6 * o.publishers / static_cast<double>(o.rate) : 0;
-            for (long i = 0; i < per_pub; ++i) {
+            for (long i = 0; i < per_pub && !killed; ++i) {
                 if (interval_us > 0) {
                     auto due = t0 + std::chrono::microseconds(
                                         static_cast<long>(interval_us * static_cast<double>(i)));
@@ -297,6 +310,22 @@ int main(int argc, char** argv) {
     }
     for (auto& t : threads)
         t.join();
+    if (killer.joinable()) {
+        killer.join();
+        // QoS 1 PUBACKs come in the order the broker received the messages, so each
+        // publisher's acknowledged messages are its first `acked` ones.
+        long total = 0;
+        for (size_t k = 0; k < pubs.size(); ++k) {
+            std::printf("acked bench-%zu=%ld\n", k, pubs[k]->acked.load());
+            total += pubs[k]->acked;
+        }
+        std::printf("broker killed %ld ms after the first publish; %ld messages acknowledged\n",
+                    o.kill_after_ms, total);
+        give_up = true;
+        if (watch_thread.joinable()) watch_thread.join();
+        std::fflush(stdout);
+        std::_Exit(0);  // the clients' connections are dead; skip their orderly teardown
+    }
     for (auto& p : pubs) {
         while (!p->fence_acked)
             std::this_thread::sleep_for(std::chrono::microseconds(200));

@@ -58,5 +58,6 @@ run_broker() {  # $1 = with|without; $2 = extra plugin option lines; rest = load
   else
     "$load" --port "$port" --broker-pid "$pid" "$@"
   fi
-  kill -TERM "$pid"; wait "$pid" || true
+  kill -TERM "$pid" 2>/dev/null || true  # already gone when the load killed it
+  wait "$pid" 2>/dev/null || true
 }
