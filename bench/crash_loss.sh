@@ -14,7 +14,6 @@ start_cluster
 spool="$work/spool"
 mkdir -p "$spool"
 if [ "$(id -u)" -eq 0 ]; then chown mosquitto: "$spool"; fi
-psql_q() { as_postgres "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -tAc "$1"; }
 
 out="$work/load.txt"
 run_broker with "plugin_opt_spool_dir $spool" --publishers 4 --payload 100 --topics 1000 \

@@ -38,8 +38,8 @@ struct Options {
     long rate = 0;  // 0: as fast as possible
     std::string db;
     long broker_pid = 0;
-    int probe_every = 100;  // every Nth message of a publisher is a lag probe
-    bool json = true;       // JSON payloads, or plain text (probes are always JSON)
+    int probe_every = 100;   // every Nth message of a publisher is a lag probe
+    bool json = true;        // JSON payloads, or plain text (probes are always JSON)
     long kill_after_ms = 0;  // > 0: SIGKILL the broker then, and report what it acknowledged
 };
 
@@ -140,6 +140,12 @@ struct DbWatcher {
         // Probes go to one topic; the index on (topic_id, received_at) finds new ones.
         std::string last_time = "-infinity";
         while (!give_up) {
+            // The database may be down for a while (outage benchmarks): reconnect.
+            if (PQstatus(conn) != CONNECTION_OK) {
+                PQreset(conn);
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                continue;
+            }
             auto now_wall = wall_us();
             auto now = Clock::now();
             const char* params[2] = {last_time.c_str(), probe_topic.c_str()};
@@ -322,7 +328,8 @@ int main(int argc, char** argv) {
         std::printf("broker killed %ld ms after the first publish; %ld messages acknowledged\n",
                     o.kill_after_ms, total);
         give_up = true;
-        if (watch_thread.joinable()) watch_thread.join();
+        if (watch_thread.joinable())
+            watch_thread.join();
         std::fflush(stdout);
         std::_Exit(0);  // the clients' connections are dead; skip their orderly teardown
     }
@@ -356,6 +363,8 @@ int main(int argc, char** argv) {
         });
         watch_thread.join();
         timeout.join();
+        if (PQstatus(watcher->conn) != CONNECTION_OK)
+            PQreset(watcher->conn);
         long stored =
             query_long(watcher->conn, ("SELECT count(*) FROM culex.message_store WHERE id > " +
                                        std::to_string(watcher->start_id))

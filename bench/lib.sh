@@ -24,10 +24,17 @@ start_cluster() {
   mkdir -p "$work/pg"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$work/pg"
   as_postgres "$pg_bin/initdb" -D "$work/pg/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-  as_postgres "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
-    -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c shared_buffers=2GB -c max_wal_size=8GB" start >/dev/null
+  resume_cluster
   conninfo="host=127.0.0.1 port=$pg_port user=postgres dbname=postgres"
 }
+
+# Starts the existing cluster again (after stop_cluster), on the same port.
+resume_cluster() {
+  as_postgres "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
+    -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c shared_buffers=2GB -c max_wal_size=8GB" start >/dev/null
+}
+
+psql_q() { as_postgres "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -tAc "$1"; }
 
 stop_cluster() {
   if [ -f "$work/pg/data/postmaster.pid" ]; then
