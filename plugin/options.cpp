@@ -121,6 +121,17 @@ Setter integer(Field Config::*field, int64_t min, int64_t max) {
     };
 }
 
+// Byte sizes from 1M to 1024G.
+Setter byte_size(size_t Config::*field) {
+    return [=](const std::string& key, const std::string& value, Config& c) {
+        int64_t v = 0;
+        Status s = parse_size(key, value, int64_t{1} << 20, int64_t{1} << 40, v);
+        if (s.is_ok())
+            c.*field = static_cast<size_t>(v);
+        return s;
+    };
+}
+
 const std::map<std::string, Setter>& setters() {
     static const std::map<std::string, Setter> kSetters = {
         {"db_conninfo",
@@ -140,14 +151,7 @@ const std::map<std::string, Setter>& setters() {
         {"batch_max_rows", integer(&Config::batch_max_rows, 1, 100000)},
         {"batch_max_ms", integer(&Config::batch_max_ms, 0, 10000)},
         {"queue_capacity", integer(&Config::queue_capacity, 1000, 100000000)},
-        {"queue_max_bytes",
-         [](const std::string& key, const std::string& value, Config& c) {
-             int64_t v = 0;
-             Status s = parse_size(key, value, int64_t{1} << 20, int64_t{1} << 40, v);
-             if (s.is_ok())
-                 c.queue_max_bytes = static_cast<size_t>(v);
-             return s;
-         }},
+        {"queue_max_bytes", byte_size(&Config::queue_max_bytes)},
         {"store_json", [](const std::string& key, const std::string& value,
                           Config& c) { return parse_bool(key, value, c.store_json); }},
         {"db_retry_max_ms", integer(&Config::db_retry_max_ms, 100, 600000)},
@@ -159,14 +163,7 @@ const std::map<std::string, Setter>& setters() {
              c.spool_dir = value;
              return Status::ok();
          }},
-        {"spool_max_bytes",
-         [](const std::string& key, const std::string& value, Config& c) {
-             int64_t v = 0;
-             Status s = parse_size(key, value, int64_t{1} << 20, int64_t{1} << 40, v);
-             if (s.is_ok())
-                 c.spool_max_bytes = static_cast<size_t>(v);
-             return s;
-         }},
+        {"spool_max_bytes", byte_size(&Config::spool_max_bytes)},
         {"spool_threshold", integer(&Config::spool_threshold, 1, 100000000)},
     };
     return kSetters;
