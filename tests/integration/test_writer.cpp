@@ -2,6 +2,9 @@
 // sanitizer build covers it too: refused rows, order, outage, shutdown accounting.
 #include <catch2/catch.hpp>
 
+#include <sys/mount.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -294,4 +297,65 @@ TEST_CASE("a full spool keeps messages in memory and then the queue bound applie
     CHECK(rig.stats.spooled > 0);
     CHECK(rig.writer->stop(300ms) > 0);  // neither stored nor spooled: reported
     remove_tree(spool_dir);
+}
+
+namespace {
+
+// A 1 MiB tmpfs, so that the spool meets a really full disk. Needs root, as CI runs.
+class SmallDisk {
+  public:
+    SmallDisk() : path(make_temp_dir("culex-small-disk")) {
+        REQUIRE(geteuid() == 0);  // mounting needs root; scripts/test runs as root
+        REQUIRE(mount("tmpfs", path.c_str(), "tmpfs", 0, "size=1m") == 0);
+    }
+    ~SmallDisk() {
+        umount2(path.c_str(), MNT_DETACH);
+        remove_tree(path);
+    }
+    SmallDisk(const SmallDisk&) = delete;
+    SmallDisk& operator=(const SmallDisk&) = delete;
+    std::string path;
+};
+
+}  // namespace
+
+TEST_CASE("a full disk under the spool keeps messages in memory; what was spooled is intact",
+          "[writer][spool]") {
+    std::string dbname = cluster().create_database();
+    SmallDisk disk;
+    size_t refused = 0;
+    {
+        PgCluster::Outage outage(cluster());
+        WriterRig rig(dbname, disk.path);  // spool_max_bytes 1G: the disk fills first
+        std::string payload(4000, 'x');
+        for (uint64_t i = 0; i < 7000; ++i) {
+            if (rig.queue.try_push(message("s/disk", payload, i)) !=
+                culex::IngestQueue::PushResult::kQueued) {
+                ++refused;
+            }
+            if (i % 500 == 0) {
+                wait_until([&] { return rig.queue.size() < 600 || rig.logged("cannot spool"); },
+                           5s);
+            }
+        }
+        REQUIRE(wait_until([&] { return rig.logged("No space left on device"); }, 30s));
+        CHECK(refused > 0);  // the queue bound took over once the disk was full
+        CHECK(rig.stats.spooled > 0);
+        size_t temp_files = 0;
+        for (const auto& entry : std::filesystem::directory_iterator(disk.path)) {
+            temp_files += entry.path().extension() == ".tmp" ? 1 : 0;
+        }
+        CHECK(temp_files == 0);  // a failed write leaves nothing half-written behind
+        rig.writer->stop(std::chrono::milliseconds(0));
+    }
+    // Everything accepted (spooled or still queued when stopped) is not lost on disk:
+    // the spool files that made it are intact and are written by the next writer.
+    WriterRig next(dbname, disk.path);
+    REQUIRE(wait_until([&] { return files_in(disk.path) == 0; }, 60s));
+    CHECK(next.stats.replayed > 0);
+    auto db = cluster().connect(dbname);
+    CHECK(stored_count(*db) == static_cast<long>(next.stats.replayed));
+    CHECK(seq_gaps(*db) == "0");
+    CHECK_FALSE(next.logged("failed their checksum"));
+    CHECK(next.writer->stop(5s) == 0);
 }
