@@ -12,8 +12,7 @@ trap cleanup EXIT
 build_release
 start_cluster
 spool="$work/spool"
-mkdir -p "$spool"
-if [ "$(id -u)" -eq 0 ]; then chown mosquitto: "$spool"; fi
+make_spool_dir "$spool"
 
 out="$work/load.txt"
 run_broker with "plugin_opt_spool_dir $spool" --publishers 4 --payload 100 --topics 1000 \

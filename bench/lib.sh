@@ -22,7 +22,7 @@ start_cluster() {
   pg_port=$(free_port)
   rm -rf "$work/pg"
   mkdir -p "$work/pg"
-  [ "$(id -u)" -eq 0 ] && chown postgres: "$work/pg"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$work/pg"; fi
   as_postgres "$pg_bin/initdb" -D "$work/pg/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   resume_cluster
   conninfo="host=127.0.0.1 port=$pg_port user=postgres dbname=postgres"
@@ -32,6 +32,12 @@ start_cluster() {
 resume_cluster() {
   as_postgres "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
     -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c shared_buffers=2GB -c max_wal_size=8GB" start >/dev/null
+}
+
+# A spool directory the broker can write (it runs as `mosquitto` when started as root).
+make_spool_dir() {
+  mkdir -p "$1"
+  if [ "$(id -u)" -eq 0 ]; then chown mosquitto: "$1"; fi
 }
 
 psql_q() { as_postgres "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -tAc "$1"; }

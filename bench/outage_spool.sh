@@ -14,8 +14,7 @@ for mode in spool memory; do
   psql_q "DROP SCHEMA IF EXISTS culex CASCADE" >/dev/null
   extra=""
   if [ "$mode" = spool ]; then
-    mkdir -p "$work/spool"
-    if [ "$(id -u)" -eq 0 ]; then chown mosquitto: "$work/spool"; fi
+    make_spool_dir "$work/spool"
     extra="plugin_opt_spool_dir $work/spool"
   fi
   echo "== $mode: 90 s of load, PostgreSQL down from 10 s to 70 s"

@@ -4,8 +4,6 @@
 // headers so it can be tested without a broker.
 #pragma once
 
-#include <memory>
-
 #include "culex/config.h"
 #include "culex/log.h"
 #include "message_intake.h"

@@ -56,8 +56,6 @@ class PgConnection {
     // COPY ... FROM STDIN with `data` as the whole input, as one statement.
     PgOutcome copy_in(const char* copy_sql, const std::string& data);
 
-    PGconn* raw() { return conn_; }
-
   private:
     PgOutcome classify(PgResult result);
     PgOutcome connection_failure();

@@ -99,8 +99,7 @@ TEST_CASE("a full queue drops, counts and logs, and keeps the stored prefix in o
         plugin_opts_for(dbname, {{"queue_capacity", "1000"}, {"batch_max_rows", "100"}}));
     REQUIRE(broker.wait_ready());
     auto db = cluster().connect(dbname);
-    REQUIRE(wait_until([&] { return stored_count(*db) == 0; }, 30s));  // schema ready
-    db->close();
+    REQUIRE(wait_schema_then_close(*db));
     {
         PgCluster::Outage outage(cluster());
         MqttClient device(broker.port(), "filler");

@@ -27,8 +27,7 @@ TEST_CASE("SIGTERM waits for the queue to be written", "[shutdown]") {
     BrokerProcess broker(plugin_opts_for(dbname, {{"shutdown_timeout_ms", "60000"}}));
     REQUIRE(broker.wait_ready());
     auto db = cluster().connect(dbname);
-    REQUIRE(wait_until([&] { return stored_count(*db) == 0; }, 30s));  // schema ready
-    db->close();
+    REQUIRE(wait_schema_then_close(*db));
 
     // With the database down every acknowledged message is still in the queue.
     PgCluster::Outage outage(cluster());
@@ -54,8 +53,7 @@ TEST_CASE("SIGINT past shutdown_timeout_ms reports what was not written", "[shut
     BrokerProcess broker(plugin_opts_for(dbname, {{"shutdown_timeout_ms", "1000"}}));
     REQUIRE(broker.wait_ready());
     auto db = cluster().connect(dbname);
-    REQUIRE(wait_until([&] { return stored_count(*db) == 0; }, 30s));
-    db->close();
+    REQUIRE(wait_schema_then_close(*db));
 
     PgCluster::Outage outage(cluster());
     publish_acked(broker.port(), "d1", 500);
@@ -78,8 +76,7 @@ TEST_CASE("SIGTERM during an outage spools the backlog; the next start writes it
         BrokerProcess broker(opts);
         REQUIRE(broker.wait_ready());
         auto db = cluster().connect(dbname);
-        REQUIRE(wait_until([&] { return stored_count(*db) == 0; }, 30s));
-        db->close();
+        REQUIRE(wait_schema_then_close(*db));
         PgCluster::Outage outage(cluster());
         publish_acked(broker.port(), "d1", 3000);
         CHECK(broker.terminate(30s) == 0);

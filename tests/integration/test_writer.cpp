@@ -32,6 +32,17 @@ culex::Message message(const std::string& topic, const std::string& payload, uin
     return m;
 }
 
+// Queues messages 0..n-1 (payload: the number) on `topic`, or spread over `topics`
+// topics named `topic` + i % topics.
+void push_numbered(culex::IngestQueue& queue, uint64_t n, const std::string& topic,
+                   uint64_t topics = 1) {
+    for (uint64_t i = 0; i < n; ++i) {
+        std::string name = topics > 1 ? topic + std::to_string(i % topics) : topic;
+        REQUIRE(queue.try_push(message(name, std::to_string(i), i)) ==
+                culex::IngestQueue::PushResult::kQueued);
+    }
+}
+
 struct WriterRig {
     // `spool_dir` non-empty: spool there, from 500 queued messages, in batches of 100.
     explicit WriterRig(const std::string& dbname, const std::string& spool_dir = "",
@@ -105,14 +116,10 @@ TEST_CASE("messages queued during an outage are written in order once it ends", 
     std::string dbname = cluster().create_database();
     WriterRig rig(dbname);
     auto db = cluster().connect(dbname);
-    REQUIRE(wait_until([&] { return stored_count(*db) == 0; }, 30s));  // schema ready
-    db->close();
+    REQUIRE(wait_schema_then_close(*db));
     {
         PgCluster::Outage outage(cluster());
-        for (uint64_t i = 0; i < 2000; ++i) {
-            REQUIRE(rig.queue.try_push(message("w/" + std::to_string(i % 7), std::to_string(i),
-                                               i)) == culex::IngestQueue::PushResult::kQueued);
-        }
+        push_numbered(rig.queue, 2000, "w/", 7);
         REQUIRE(wait_until([&] { return rig.stats.db_errors > 0; }, 30s));
     }
     REQUIRE(db->connect().is_ok());
@@ -128,10 +135,7 @@ TEST_CASE("stop reports what it could not write before its timeout", "[writer]")
     std::string dbname = cluster().create_database();
     PgCluster::Outage outage(cluster());
     WriterRig rig(dbname);
-    for (uint64_t i = 0; i < 300; ++i) {
-        REQUIRE(rig.queue.try_push(message("w/t", std::to_string(i), i)) ==
-                culex::IngestQueue::PushResult::kQueued);
-    }
+    push_numbered(rig.queue, 300, "w/t");
     CHECK(rig.writer->stop(500ms) == 300);
     CHECK(rig.stats.stored == 0);
 }
@@ -153,10 +157,7 @@ TEST_CASE("a batch whose commit answer was lost is not stored twice", "[writer]"
     REQUIRE(wait_until([&] { return stored_count(*db) == 0; }, 30s));  // schema ready
 
     proxy.arm();
-    for (uint64_t i = 0; i < 100; ++i) {
-        REQUIRE(queue.try_push(message("cut/t", std::to_string(i), i)) ==
-                culex::IngestQueue::PushResult::kQueued);
-    }
+    push_numbered(queue, 100, "cut/t");
     REQUIRE(wait_until([&] { return stats.stored == 100; }, 30s));
     CHECK(proxy.cut_done());
     CHECK(stats.db_errors >= 1);  // the writer saw the connection drop mid-commit
@@ -195,14 +196,10 @@ TEST_CASE("during an outage batches past the threshold go to the spool and come 
     std::string spool_dir = make_temp_dir("culex-spool");
     WriterRig rig(dbname, spool_dir);
     auto db = cluster().connect(dbname);
-    REQUIRE(wait_until([&] { return stored_count(*db) == 0; }, 30s));  // schema ready
-    db->close();
+    REQUIRE(wait_schema_then_close(*db));
     {
         PgCluster::Outage outage(cluster());
-        for (uint64_t i = 0; i < 3000; ++i) {
-            REQUIRE(rig.queue.try_push(message("s/" + std::to_string(i % 5), std::to_string(i),
-                                               i)) == culex::IngestQueue::PushResult::kQueued);
-        }
+        push_numbered(rig.queue, 3000, "s/", 5);
         REQUIRE(wait_until([&] { return rig.queue.size() < 500; }, 30s));
         CHECK(rig.stats.spooled >= 2400);
         CHECK(files_in(spool_dir) >= 24);
@@ -225,10 +222,7 @@ TEST_CASE("what stop cannot write is spooled and written by the next writer", "[
     {
         PgCluster::Outage outage(cluster());
         WriterRig rig(dbname, spool_dir);
-        for (uint64_t i = 0; i < 1000; ++i) {
-            REQUIRE(rig.queue.try_push(message("s/t", std::to_string(i), i)) ==
-                    culex::IngestQueue::PushResult::kQueued);
-        }
+        push_numbered(rig.queue, 1000, "s/t");
         REQUIRE(wait_until([&] { return rig.stats.db_errors > 0; }, 30s));
         CHECK(rig.writer->stop(300ms) == 0);  // nothing lost: all of it is on disk
         CHECK(rig.stats.spooled == 1000);

@@ -28,6 +28,12 @@ long stored_count(PgConnection& db) {
     return std::stol(PQgetvalue(outcome.result.get(), 0, 0));
 }
 
+bool wait_schema_then_close(PgConnection& db) {
+    bool ready = wait_until([&] { return stored_count(db) == 0; }, std::chrono::seconds(30));
+    db.close();
+    return ready;
+}
+
 bool wait_stored(PgConnection& db, long n, std::chrono::milliseconds timeout) {
     return wait_until([&] { return stored_count(db) >= n; }, timeout);
 }

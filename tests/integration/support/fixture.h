@@ -20,6 +20,10 @@ PluginOpts plugin_opts_for(const std::string& dbname, const PluginOpts& extra = 
 // Number of rows in culex.message_store, or -1 while the schema does not exist yet.
 long stored_count(PgConnection& db);
 
+// Waits until the plugin has created its schema (it connects at start) and closes
+// `db`, so a following outage does not break a connection the test still holds.
+bool wait_schema_then_close(PgConnection& db);
+
 // Waits until at least `n` rows are stored; true when reached.
 bool wait_stored(PgConnection& db, long n, std::chrono::milliseconds timeout);
 
