@@ -1,9 +1,13 @@
 #include "options.h"
 
+#include <arpa/inet.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
@@ -68,9 +72,10 @@ Status parse_size(const std::string& key, const std::string& value, int64_t min,
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
     if (ec != std::errc() || end != digits.data() + digits.size() || v < 0 || v > max / unit ||
         v * unit < min) {
-        return bad(key, "expected a size from " + std::to_string(min >> 20) + "M to " +
-                            std::to_string(max >> 30) + "G (bytes, or with a k/M/G suffix), got '" +
-                            value + "'");
+        const std::string lowest = min >= (int64_t{1} << 20) ? std::to_string(min >> 20) + "M"
+                                                             : std::to_string(min >> 10) + "k";
+        return bad(key, "expected a size from " + lowest + " to " + std::to_string(max >> 30) +
+                            "G (bytes, or with a k/M/G suffix), got '" + value + "'");
     }
     out = v * unit;
     return Status::ok();
@@ -108,6 +113,55 @@ Status parse_broker_id(const std::string& key, const std::string& value, std::st
     return Status::ok();
 }
 
+Status parse_listen(const std::string& key, const std::string& value, std::string& out) {
+    if (value.empty()) {
+        out.clear();
+        return Status::ok();
+    }
+    const size_t colon = value.rfind(':');
+    in_addr address{};
+    int64_t port = 0;
+    if (colon == std::string::npos ||
+        inet_pton(AF_INET, value.substr(0, colon).c_str(), &address) != 1 ||
+        !parse_integer(key, value.substr(colon + 1), 1, 65535, port).is_ok()) {
+        return bad(key,
+                   "expected an IPv4 address and port like 127.0.0.1:8080, or nothing to "
+                   "turn HTTP off, got '" +
+                       value + "'");
+    }
+    out = value;
+    return Status::ok();
+}
+
+Status parse_readable_file(const std::string& key, const std::string& value, std::string& out) {
+    if (value.empty() || access(value.c_str(), R_OK) != 0)
+        return bad(key, "cannot read file '" + value + "'");
+    out = value;
+    return Status::ok();
+}
+
+Status check_admin_token(const std::string& key, const std::string& token) {
+    if (token.size() < 16 || token.size() > 512)
+        return bad(key, "the admin token must be 16 to 512 characters (try: openssl rand -hex 32)");
+    for (unsigned char c : token) {
+        if (c <= ' ' || c >= 0x7f)
+            return bad(key, "the admin token must be printable ASCII without spaces");
+    }
+    return Status::ok();
+}
+
+Status read_admin_token_file(const std::string& key, const std::string& path, std::string& out) {
+    std::ifstream file(path);
+    std::string line;
+    if (!file || !std::getline(file, line))
+        return bad(key, "cannot read file '" + path + "'");
+    line = trim(line);
+    Status s = check_admin_token(key, line);
+    if (s.is_ok())
+        out = line;
+    return s;
+}
+
 using Setter = std::function<Status(const std::string& key, const std::string& value, Config&)>;
 
 template <typename Field>
@@ -121,11 +175,11 @@ Setter integer(Field Config::*field, int64_t min, int64_t max) {
     };
 }
 
-// Byte sizes from 1M to 1024G.
-Setter byte_size(size_t Config::*field) {
+// Byte sizes from `min` to 1024G.
+Setter byte_size(size_t Config::*field, int64_t min = int64_t{1} << 20) {
     return [=](const std::string& key, const std::string& value, Config& c) {
         int64_t v = 0;
-        Status s = parse_size(key, value, int64_t{1} << 20, int64_t{1} << 40, v);
+        Status s = parse_size(key, value, min, int64_t{1} << 40, v);
         if (s.is_ok())
             c.*field = static_cast<size_t>(v);
         return s;
@@ -165,6 +219,28 @@ const std::map<std::string, Setter>& setters() {
          }},
         {"spool_max_bytes", byte_size(&Config::spool_max_bytes)},
         {"spool_threshold", integer(&Config::spool_threshold, 1, 100000000)},
+        {"http_listen", [](const std::string& key, const std::string& value,
+                           Config& c) { return parse_listen(key, value, c.http_listen); }},
+        {"http_threads", integer(&Config::http_threads, 2, 512)},
+        {"http_tls_cert",
+         [](const std::string& key, const std::string& value, Config& c) {
+             return parse_readable_file(key, value, c.http_tls_cert);
+         }},
+        {"http_tls_key", [](const std::string& key, const std::string& value,
+                            Config& c) { return parse_readable_file(key, value, c.http_tls_key); }},
+        {"http_max_body", byte_size(&Config::http_max_body, int64_t{1} << 10)},
+        {"http_db_connections", integer(&Config::http_db_connections, 1, 256)},
+        {"admin_token",
+         [](const std::string& key, const std::string& value, Config& c) {
+             Status s = check_admin_token(key, value);
+             if (s.is_ok())
+                 c.admin_token = value;
+             return s;
+         }},
+        {"admin_token_file",
+         [](const std::string& key, const std::string& value, Config& c) {
+             return read_admin_token_file(key, value, c.admin_token);
+         }},
     };
     return kSetters;
 }
@@ -203,6 +279,12 @@ Result<Config> parse_options(const std::vector<PluginOption>& options,
     }
     if (config.broker_id.empty())
         return bad("broker_id", "no host name to default to; set it");
+    if (seen.count("admin_token") != 0 && seen.count("admin_token_file") != 0)
+        return bad("admin_token_file", "give admin_token or admin_token_file, not both");
+    if (config.http_tls_cert.empty() != config.http_tls_key.empty()) {
+        return bad(config.http_tls_cert.empty() ? "http_tls_cert" : "http_tls_key",
+                   "HTTPS needs both http_tls_cert and http_tls_key");
+    }
     if (seen.count("spool_threshold") == 0) {
         config.spool_threshold = std::min(config.spool_threshold, config.queue_capacity / 2);
     } else if (config.spool_threshold >= config.queue_capacity) {

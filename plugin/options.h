@@ -2,7 +2,7 @@
 //
 // Every option is checked at broker start; the first bad one yields a one-line error
 // that names it (`plugin_opt_batch_max_rows: ...`), and the broker refuses to start.
-// Pure function, called once on the broker thread.
+// Called once on the broker thread; reads admin_token_file, nothing else outside.
 #pragma once
 
 #include <string>

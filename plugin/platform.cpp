@@ -18,11 +18,29 @@ Status Platform::start() {
     if (!spool.is_ok())
         return Status::error("plugin_opt_spool_dir: " + spool.message());
     SignalBlock block;
+    if (!config_.http_listen.empty()) {
+        api_pool_ = std::make_unique<PgPool>(config_.db_conninfo,
+                                             static_cast<size_t>(config_.http_db_connections));
+        auth_ = std::make_unique<Authenticator>(*api_pool_, config_.admin_token);
+        api_ = std::make_unique<Api>(ApiContext{config_, *api_pool_, *auth_, log_});
+        HttpSettings settings;
+        settings.listen = config_.http_listen;
+        settings.threads = config_.http_threads;
+        settings.tls_cert = config_.http_tls_cert;
+        settings.tls_key = config_.http_tls_key;
+        settings.max_body_bytes = config_.http_max_body;
+        http_ = std::make_unique<HttpServer>(settings, *api_, log_);
+        Status served = http_->start();
+        if (!served.is_ok())
+            return served;
+    }
     writer_.start();
     return Status::ok();
 }
 
 void Platform::stop() {
+    if (http_)
+        http_->stop();
     uint64_t unwritten = writer_.stop(std::chrono::milliseconds(config_.shutdown_timeout_ms));
     if (unwritten > 0) {
         log_.printf(LogLevel::kError,

@@ -1,15 +1,21 @@
 // Everything one loaded Culex plugin owns, wired together: config, ingest queue,
-// intake, writer, log queue and counters. Created in mosquitto_plugin_init and
-// destroyed in mosquitto_plugin_cleanup, both on the broker thread. Free of mosquitto
-// headers so it can be tested without a broker.
+// intake, writer, log queue, counters and, unless http_listen is empty, the HTTP API. Created in
+// mosquitto_plugin_init and destroyed in mosquitto_plugin_cleanup, both on the broker thread. Free
+// of mosquitto headers so it can be tested without a broker.
 #pragma once
+
+#include <memory>
 
 #include "culex/config.h"
 #include "culex/log.h"
+#include "http/api.h"
+#include "http/auth.h"
+#include "http/server.h"
 #include "message_intake.h"
 #include "storage/ingest_queue.h"
 #include "storage/ingest_stats.h"
 #include "storage/ingest_writer.h"
+#include "storage/pg_pool.h"
 #include "topic_selector.h"
 
 namespace culex {
@@ -20,11 +26,11 @@ class Platform {
     Platform(const Platform&) = delete;
     Platform& operator=(const Platform&) = delete;
 
-    // Opens the spool and starts the worker threads with all signals blocked. An error
-    // (one line naming the option) means nothing was started.
+    // Opens the spool, starts the HTTP server and the writer, all threads with signals
+    // blocked. An error (one line naming the option) means nothing was started.
     Status start();
-    // Flushes the queue (bounded by shutdown_timeout_ms), stops the threads and logs
-    // a summary. Broker thread, after the main loop has ended.
+    // Stops the HTTP server, flushes the queue (bounded by shutdown_timeout_ms), stops the threads
+    // and logs a summary. Broker thread, after the main loop has ended.
     void stop();
 
     // Messages accepted but not yet written.
@@ -42,6 +48,12 @@ class Platform {
     TopicSelector selector_;
     MessageIntake intake_;
     IngestWriter writer_;
+    // The HTTP API, when enabled; declared in dependency order so they are destroyed
+    // server first.
+    std::unique_ptr<PgPool> api_pool_;
+    std::unique_ptr<Authenticator> auth_;
+    std::unique_ptr<Api> api_;
+    std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace culex

@@ -4,6 +4,8 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "pg_array.h"
+
 namespace culex {
 
 PgOutcome TopicIds::resolve(PgConnection& db, const std::vector<Message>& batch,
@@ -40,19 +42,10 @@ PgOutcome TopicIds::resolve(PgConnection& db, const std::vector<Message>& batch,
 PgOutcome TopicIds::register_all(PgConnection& db, const std::vector<const std::string*>& topics) {
     // One round trip for all new topics of a batch: a broker that restarts in front of
     // thousands of devices must not stall its first batches on one query per topic.
-    std::string array = "{";
-    for (const std::string* topic : topics) {
-        if (array.size() > 1)
-            array += ',';
-        array += '"';
-        for (char c : *topic) {
-            if (c == '"' || c == '\\')
-                array += '\\';
-            array += c;
-        }
-        array += '"';
-    }
-    array += '}';
+    std::vector<std::string> names;
+    names.reserve(topics.size());
+    for (const std::string* topic : topics)
+        names.push_back(*topic);
     // The second half sees the snapshot from before the INSERT, so each topic comes back
     // once: from `created` if new, from the table if it existed.
     static constexpr const char* kSql =
@@ -61,7 +54,7 @@ PgOutcome TopicIds::register_all(PgConnection& db, const std::vector<const std::
         " ON CONFLICT DO NOTHING RETURNING id, name)"
         " SELECT id, name FROM created"
         " UNION ALL SELECT t.id, t.name FROM culex.topics t JOIN input i ON t.name = i.name";
-    PgOutcome outcome = db.exec(kSql, {array});
+    PgOutcome outcome = db.exec(kSql, {pg_text_array(names)});
     if (!outcome.ok())
         return outcome;
     PGresult* rows = outcome.result.get();

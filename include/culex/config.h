@@ -38,6 +38,19 @@ struct Config {
     size_t spool_max_bytes = size_t{1} << 30;
     // Queued messages at which the writer starts moving batches to the spool.
     size_t spool_threshold = 20000;
+
+    // HTTP API: "IPv4:port" to listen on; empty disables the server.
+    std::string http_listen = "127.0.0.1:8080";
+    int http_threads = 16;
+    // PEM files; both set means HTTPS only.
+    std::string http_tls_cert;
+    std::string http_tls_key;
+    size_t http_max_body = size_t{1} << 20;
+    // Connections the API may hold open to PostgreSQL, besides the writer's one.
+    int http_db_connections = 4;
+    // A token with every scope on every topic, from admin_token or admin_token_file;
+    // empty: only tokens stored in the database work.
+    std::string admin_token;
 };
 
 }  // namespace culex

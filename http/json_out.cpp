@@ -1,0 +1,94 @@
+#include "json_out.h"
+
+#include <rapidjson/error/en.h>
+
+#include "base64.h"
+#include "problem.h"
+#include "storage/topic_filter.h"
+#include "time_text.h"
+
+namespace culex {
+
+void write_string(JsonWriter& w, std::string_view text) {
+    w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+void write_message(JsonWriter& w, const StoredMessage& m) {
+    w.StartObject();
+    w.Key("id");
+    w.Int64(m.id);
+    w.Key("topic");
+    write_string(w, m.topic);
+    w.Key("payload");
+    if (is_valid_utf8(m.payload)) {
+        write_string(w, m.payload);
+    } else {
+        write_string(w, base64_encode(m.payload));
+        w.Key("encoding");
+        w.String("base64");
+    }
+    w.Key("qos");
+    w.Int(m.qos);
+    w.Key("retain");
+    w.Bool(m.retain);
+    w.Key("client_id");
+    write_string(w, is_valid_utf8(m.client_id) ? m.client_id : base64_encode(m.client_id));
+    w.Key("username");
+    if (m.username)
+        write_string(w, is_valid_utf8(*m.username) ? *m.username : base64_encode(*m.username));
+    else
+        w.Null();
+    w.Key("broker");
+    write_string(w, m.broker);
+    w.Key("received_at");
+    write_string(w, format_rfc3339_us(m.received_us));
+    w.Key("received_at_ms");
+    w.Int64(m.received_us / 1000);
+    w.EndObject();
+}
+
+Response json_response(int status, const rapidjson::StringBuffer& body) {
+    Response r;
+    r.status = status;
+    r.body.assign(body.GetString(), body.GetSize());
+    return r;
+}
+
+Response database_failure(ApiContext& ctx, PgPool::Lease& lease, const PgOutcome& outcome) {
+    if (outcome.error == PgErrorKind::kConnection) {
+        lease.discard();
+        return problem(503, "the database is unavailable; try again shortly");
+    }
+    ctx.log.printf(LogLevel::kWarning, "culex: HTTP API query failed: %s", outcome.message.c_str());
+    return problem(500, "the query failed; the broker log has the cause");
+}
+
+Response database_unavailable(const Status& why) {
+    Response r = problem(503, why.message() + "; try again shortly");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+}
+
+bool parse_json_object(const Request& request, rapidjson::Document& doc, Response& error) {
+    const std::string_view type = request.content_type;
+    if (type.substr(0, 16) != "application/json") {
+        error = problem(415, "the request body must be application/json");
+        return false;
+    }
+    // Iterative: a deeply nested body must not exhaust the worker thread's stack.
+    doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
+        request.body.data(), request.body.size());
+    if (doc.HasParseError()) {
+        error = problem(400, std::string("the request body is not valid JSON: ") +
+                                 rapidjson::GetParseError_En(doc.GetParseError()) + " (at byte " +
+                                 std::to_string(doc.GetErrorOffset()) + ")");
+        return false;
+    }
+    if (!doc.IsObject()) {
+        error = problem(400, "the request body must be a JSON object");
+        return false;
+    }
+    return true;
+}
+
+}  // namespace culex

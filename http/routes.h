@@ -1,0 +1,27 @@
+// Registration of the API's routes, one function per group, and the helpers the groups
+// share. Called once, before the server starts; the handlers then run on civetweb's
+// worker threads and reach the database only through ctx.pool.
+#pragma once
+
+#include <optional>
+
+#include "api_context.h"
+#include "router.h"
+#include "storage/message_query.h"
+
+namespace culex {
+
+void add_service_routes(Router& router, ApiContext& ctx);  // health, readiness, docs
+void add_message_routes(Router& router, ApiContext& ctx);  // reads (D1-D3, aggregates, topics)
+void add_change_routes(Router& router, ApiContext& ctx);   // insert, delete, purge (D4-D7)
+void add_token_routes(Router& router, ApiContext& ctx);    // token administration
+
+// The record id in a path segment, or nullopt when it is not a positive integer.
+std::optional<int64_t> parse_record_id(const std::string& segment);
+
+// nullopt when the principal may touch every topic the selection can name; else a 403.
+// A selection without topic or filter is treated as `#`.
+std::optional<Response> check_topic_access(const Principal& principal,
+                                           const MessageSelection& selection);
+
+}  // namespace culex

@@ -1,0 +1,99 @@
+#include "message_changes.h"
+
+#include <cstdlib>
+
+#include "json_check.h"
+#include "message_sql.h"
+
+namespace culex {
+namespace {
+
+// The ids a delete or purge acts on, with their state, as a CTE body.
+std::string matched_sql(const MessageSelection& selection, DeleteScope scope, RowState target,
+                        SqlParams& params) {
+    if (scope.kind == DeleteScope::Kind::kAll) {
+        return "SELECT m.id, m.deleted_at FROM culex.message_store m WHERE " +
+               selection_sql(selection, RowState::kAny, params);
+    }
+    const char* direction = scope.kind == DeleteScope::Kind::kOldest ? "ASC" : "DESC";
+    return "SELECT m.id, m.deleted_at FROM culex.message_store m WHERE " +
+           selection_sql(selection, target, params) + " ORDER BY m.received_at " + direction +
+           ", m.id " + direction + " LIMIT " + params.add(std::to_string(scope.count)) + "::bigint";
+}
+
+PgOutcome run_counted(PgConnection& db, const std::string& sql, SqlParams& params,
+                      ChangeCount& count) {
+    PgOutcome outcome = db.exec(sql.c_str(), params.values());
+    if (!outcome.ok())
+        return outcome;
+    count.matched = std::strtoll(PQgetvalue(outcome.result.get(), 0, 0), nullptr, 10);
+    count.changed = std::strtoll(PQgetvalue(outcome.result.get(), 0, 1), nullptr, 10);
+    return outcome;
+}
+
+}  // namespace
+
+PgOutcome insert_message(PgConnection& db, const NewMessage& message,
+                         const std::string& broker_name, bool store_json, int64_t& id,
+                         int64_t& received_us) {
+    // Registering first, in its own statement, means the INSERT below sees the rows even
+    // when another session created them concurrently.
+    PgOutcome registered = db.exec(
+        "WITH topic AS (INSERT INTO culex.topics (name) VALUES ($1) ON CONFLICT DO NOTHING)"
+        " INSERT INTO culex.brokers (name) VALUES ($2) ON CONFLICT DO NOTHING",
+        {message.topic, broker_name});
+    if (!registered.ok())
+        return registered;
+    SqlParams params;
+    const std::string topic = params.add(message.topic);
+    const std::string broker = params.add(broker_name);
+    const std::string payload = params.add_bytes(message.payload);
+    const std::string json = store_json && is_storable_json(message.payload)
+                                 ? "convert_from(" + payload + ", 'UTF8')::jsonb"
+                                 : "NULL";
+    const std::string qos = params.add(std::to_string(message.qos));
+    const std::string client_id = params.add(message.client_id);
+    const std::string username = message.username ? params.add(*message.username) : "NULL";
+    const std::string received =
+        message.received_us
+            ? micros_to_timestamptz(params.add(std::to_string(*message.received_us)))
+            : std::string("now()");
+    const std::string sql =
+        "INSERT INTO culex.message_store (topic_id, payload, payload_json, qos, retain,"
+        " client_id, username, broker_id, seq, received_at)"
+        " SELECT (SELECT id FROM culex.topics WHERE name = " +
+        topic + "), " + payload + ", " + json + ", " + qos + "::smallint, " +
+        (message.retain ? "true" : "false") + ", " + client_id + ", " + username +
+        ", (SELECT id FROM culex.brokers WHERE name = " + broker + "), 0, " + received +
+        " RETURNING id, (extract(epoch FROM received_at) * 1000000)::bigint";
+    PgOutcome outcome = db.exec(sql.c_str(), params.values());
+    if (!outcome.ok())
+        return outcome;
+    id = std::strtoll(PQgetvalue(outcome.result.get(), 0, 0), nullptr, 10);
+    received_us = std::strtoll(PQgetvalue(outcome.result.get(), 0, 1), nullptr, 10);
+    return outcome;
+}
+
+PgOutcome soft_delete(PgConnection& db, const MessageSelection& selection, DeleteScope scope,
+                      ChangeCount& count) {
+    SqlParams params;
+    const std::string sql =
+        "WITH matched AS (" + matched_sql(selection, scope, RowState::kLive, params) +
+        "), changed AS (UPDATE culex.message_store s SET deleted_at = now() FROM matched"
+        " WHERE s.id = matched.id AND matched.deleted_at IS NULL RETURNING 1)"
+        " SELECT (SELECT count(*) FROM matched), (SELECT count(*) FROM changed)";
+    return run_counted(db, sql, params, count);
+}
+
+PgOutcome purge(PgConnection& db, const MessageSelection& selection, DeleteScope scope,
+                ChangeCount& count) {
+    SqlParams params;
+    const std::string sql =
+        "WITH matched AS (" + matched_sql(selection, scope, RowState::kDeleted, params) +
+        "), removed AS (DELETE FROM culex.message_store s USING matched"
+        " WHERE s.id = matched.id AND matched.deleted_at IS NOT NULL RETURNING 1)"
+        " SELECT (SELECT count(*) FROM matched), (SELECT count(*) FROM removed)";
+    return run_counted(db, sql, params, count);
+}
+
+}  // namespace culex
