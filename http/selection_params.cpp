@@ -40,6 +40,10 @@ Result<std::string> condition_value(std::string_view text) {
             return Status::error("the number '" + std::string(text) + "' is out of range");
         return std::string(text);
     }
+    if (text.front() == '-' || (text.front() >= '0' && text.front() <= '9')) {
+        return Status::error("'" + std::string(text) +
+                             "' is not a number JSON can hold; quote it to compare as a string");
+    }
     rapidjson::StringBuffer out;
     rapidjson::Writer<rapidjson::StringBuffer> w(out);
     w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));

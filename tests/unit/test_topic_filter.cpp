@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <string>
+#include <vector>
 
 #include "storage/topic_filter.h"
 
@@ -55,4 +56,73 @@ TEST_CASE("UTF-8 validation rejects malformed sequences", "[topic_filter]") {
     CHECK_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate
     CHECK_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
     CHECK_FALSE(is_valid_utf8("\xe2\x82"));          // truncated
+}
+
+TEST_CASE("topic names are filters without wildcards", "[topic_filter]") {
+    using culex::validate_topic_name;
+    CHECK(validate_topic_name("a/b").is_ok());
+    CHECK(validate_topic_name("$SYS/x").is_ok());
+    CHECK(validate_topic_name("").message() == "topic name is empty");
+    CHECK(!validate_topic_name("a/+").is_ok());
+    CHECK(!validate_topic_name("#").is_ok());
+    CHECK(!validate_topic_name("\xc3").is_ok());
+}
+
+TEST_CASE("filter_covers says when one filter's topics are all inside another's",
+          "[topic_filter]") {
+    using culex::filter_covers;
+    CHECK(filter_covers("#", "a/b"));
+    CHECK(filter_covers("#", "+/b/#"));
+    CHECK(filter_covers("a/#", "a"));
+    CHECK(filter_covers("a/#", "a/#"));
+    CHECK(filter_covers("a/#", "a/+/c"));
+    CHECK(filter_covers("a/+", "a/b"));
+    CHECK(filter_covers("a/+", "a/+"));
+    CHECK(filter_covers("a/b", "a/b"));
+    CHECK_FALSE(filter_covers("a/+", "a/#"));
+    CHECK_FALSE(filter_covers("a/+", "a"));
+    CHECK_FALSE(filter_covers("a/b", "a/+"));
+    CHECK_FALSE(filter_covers("a/b", "a/b/c"));
+    CHECK_FALSE(filter_covers("a/b/c", "a/b"));
+    CHECK_FALSE(filter_covers("sensors/#", "#"));
+    CHECK_FALSE(filter_covers("#", "$SYS/x"));
+    CHECK_FALSE(filter_covers("+/x", "$SYS/x"));
+    CHECK(filter_covers("$SYS/#", "$SYS/x"));
+}
+
+TEST_CASE("filter_covers agrees with topic_matches on every small topic", "[topic_filter]") {
+    // Property: covers(outer, inner) and inner matches t imply outer matches t. Checked
+    // over all filters and topics of up to three levels from a small alphabet.
+    const std::vector<std::string> levels = {"a", "b", "+", "#", "$s"};
+    std::vector<std::string> filters;
+    std::vector<std::string> topics;
+    for (const auto& l1 : levels) {
+        filters.push_back(l1);
+        for (const auto& l2 : levels) {
+            filters.push_back(l1 + "/" + l2);
+            for (const auto& l3 : levels)
+                filters.push_back(l1 + "/" + l2 + "/" + l3);
+        }
+    }
+    for (const auto& f : filters) {
+        if (culex::validate_topic_name(f).is_ok())
+            topics.push_back(f);
+    }
+    size_t covering_pairs = 0;
+    for (const auto& outer : filters) {
+        if (!validate_topic_filter(outer).is_ok())
+            continue;
+        for (const auto& inner : filters) {
+            if (!validate_topic_filter(inner).is_ok() || !culex::filter_covers(outer, inner))
+                continue;
+            ++covering_pairs;
+            for (const auto& t : topics) {
+                if (topic_matches(inner, t)) {
+                    INFO(outer << " covers " << inner << " but not topic " << t);
+                    REQUIRE(topic_matches(outer, t));
+                }
+            }
+        }
+    }
+    CHECK(covering_pairs > 100);
 }
