@@ -29,6 +29,8 @@ struct Principal {
     std::string name;
     unsigned scopes = 0;  // Scope bits; admin implies read and write
     std::vector<std::string> topic_filters;
+    // The configured admin token reaches every topic, `$` topics included.
+    bool all_topics = false;
 
     bool has(Scope scope) const;
     // True when the token may touch `topic`, or every topic the filter `filter` matches.

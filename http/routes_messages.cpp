@@ -75,7 +75,8 @@ std::optional<int64_t> parse_bucket_us(const std::string& text) {
     return n * unit * 1000000;
 }
 
-Response get_one(ApiContext& ctx, Request& request, const Principal& principal) {
+// The record as JSON, or with `raw_payload` its payload bytes as they were published.
+Response get_one(ApiContext& ctx, Request& request, const Principal& principal, bool raw_payload) {
     Result<ParamReader> params = ParamReader::parse(request.query);
     if (!params.is_ok())
         return bad_request(params.status());
@@ -94,7 +95,7 @@ Response get_one(ApiContext& ctx, Request& request, const Principal& principal) 
     // Records outside the token's filters answer like missing ones: ids are guessable.
     if (!found || !principal.may_touch_topic(found->topic))
         return problem(404, "no record with id " + std::to_string(*id));
-    if (request.path_params.size() == 1) {
+    if (!raw_payload) {
         rapidjson::StringBuffer out;
         JsonWriter w(out);
         write_message(w, *found);
@@ -300,9 +301,9 @@ void add_message_routes(Router& router, ApiContext& ctx) {
     router.add({"GET", "/api/v1/messages/aggregate", Scope::kRead,
                 [&ctx](Request& r, const Principal& p) { return get_aggregate(ctx, r, p); }});
     router.add({"GET", "/api/v1/messages/{id}", Scope::kRead,
-                [&ctx](Request& r, const Principal& p) { return get_one(ctx, r, p); }});
+                [&ctx](Request& r, const Principal& p) { return get_one(ctx, r, p, false); }});
     router.add({"GET", "/api/v1/messages/{id}/payload", Scope::kRead,
-                [&ctx](Request& r, const Principal& p) { return get_one(ctx, r, p); }});
+                [&ctx](Request& r, const Principal& p) { return get_one(ctx, r, p, true); }});
     router.add({"GET", "/api/v1/topics", Scope::kRead,
                 [&ctx](Request& r, const Principal& p) { return get_topics(ctx, r, p); }});
 }

@@ -1,8 +1,6 @@
 #include "server.h"
 
 #include <civetweb.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include <exception>
 
@@ -14,10 +12,6 @@ namespace {
 int on_begin_request(mg_connection* conn) {
     auto* server = static_cast<HttpServer*>(mg_get_request_info(conn)->user_data);
     return server->serve(conn);
-}
-
-int on_init_ssl(void* ssl_ctx, void* user_data) {
-    return static_cast<HttpServer*>(user_data)->init_tls(ssl_ctx);
 }
 
 int on_log_message(const mg_connection*, const char*) {
@@ -57,49 +51,55 @@ HttpServer::~HttpServer() {
 
 Status HttpServer::start() {
     const bool tls = !settings_.tls_cert.empty();
-    if (tls && mg_init_library(MG_FEATURES_TLS) != MG_FEATURES_TLS) {
-        mg_exit_library();
-        return Status::error(
-            "plugin_opt_http_tls_cert: HTTPS is unavailable: civetweb cannot "
-            "load OpenSSL (install libssl-dev)");
-    }
-    if (!tls)
-        mg_init_library(0);
-    const std::string ports = settings_.listen + (tls ? "s" : "");
+    mg_init_library(0);
+    // With TLS, civetweb serves plain HTTP on a private loopback port behind the
+    // TlsFrontend (see tls_frontend.h for why).
+    const std::string ports = tls ? "127.0.0.1:0" : settings_.listen;
     const std::string threads = std::to_string(settings_.threads);
     // decode_url=no: the router decodes each path segment itself, so an encoded '/'
     // (%2F) stays inside its segment.
-    std::vector<const char*> options = {"listening_ports",
-                                        ports.c_str(),
-                                        "num_threads",
-                                        threads.c_str(),
-                                        "request_timeout_ms",
-                                        "30000",
-                                        "enable_keep_alive",
-                                        "yes",
-                                        "keep_alive_timeout_ms",
-                                        "15000",
-                                        "decode_url",
-                                        "no",
-                                        "tcp_nodelay",
-                                        "1"};
-    options.push_back(nullptr);
+    const char* options[] = {"listening_ports",
+                             ports.c_str(),
+                             "num_threads",
+                             threads.c_str(),
+                             "request_timeout_ms",
+                             "30000",
+                             "enable_keep_alive",
+                             "yes",
+                             "keep_alive_timeout_ms",
+                             "15000",
+                             "decode_url",
+                             "no",
+                             "tcp_nodelay",
+                             "1",
+                             nullptr};
     mg_callbacks callbacks{};
     callbacks.begin_request = on_begin_request;
     callbacks.log_message = on_log_message;
-    if (tls)
-        callbacks.init_ssl = on_init_ssl;
     char error_text[256] = {};
     unsigned error_code = 0;
     mg_error_data error{&error_code, error_text, sizeof error_text};
-    mg_init_data init{&callbacks, this, options.data()};
+    mg_init_data init{&callbacks, this, options};
     ctx_ = mg_start2(&init, &error);
     if (ctx_ == nullptr) {
         mg_exit_library();
-        if (!tls_error_.empty())
-            return Status::error(tls_error_);
-        return Status::error("plugin_opt_http_listen: cannot serve HTTP on " + settings_.listen +
-                             ": " + error_text);
+        return Status::error("plugin_opt_http_listen: cannot serve HTTP on " + ports + ": " +
+                             error_text);
+    }
+    if (tls) {
+        mg_server_port bound[1] = {};
+        if (mg_get_server_ports(ctx_, 1, bound) != 1) {
+            stop();
+            return Status::error("plugin_opt_http_listen: civetweb reports no listening port");
+        }
+        tls_ =
+            std::make_unique<TlsFrontend>(settings_.listen, settings_.tls_cert, settings_.tls_key,
+                                          bound[0].port, settings_.threads, log_);
+        Status started = tls_->start();
+        if (!started.is_ok()) {
+            stop();
+            return started;
+        }
     }
     log_.printf(LogLevel::kNotice, "culex: HTTP API on %s://%s/api/v1 (%d threads).",
                 tls ? "https" : "http", settings_.listen.c_str(), settings_.threads);
@@ -107,29 +107,15 @@ Status HttpServer::start() {
 }
 
 void HttpServer::stop() {
+    if (tls_) {
+        tls_->stop();
+        tls_.reset();
+    }
     if (ctx_ == nullptr)
         return;
     mg_stop(ctx_);
     ctx_ = nullptr;
     mg_exit_library();
-}
-
-int HttpServer::init_tls(void* ssl_ctx) {
-    auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
-    if (SSL_CTX_use_certificate_chain_file(ctx, settings_.tls_cert.c_str()) != 1) {
-        tls_error_ =
-            "plugin_opt_http_tls_cert: cannot load certificate '" + settings_.tls_cert + "'";
-        ERR_clear_error();
-        return -1;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, settings_.tls_key.c_str(), SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1) {
-        tls_error_ = "plugin_opt_http_tls_key: cannot load key '" + settings_.tls_key +
-                     "' or it does not match the certificate";
-        ERR_clear_error();
-        return -1;
-    }
-    return 1;
 }
 
 int HttpServer::serve(mg_connection* conn) {

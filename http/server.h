@@ -3,11 +3,13 @@
 // threads, which never call broker functions.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "api.h"
 #include "culex/log.h"
 #include "culex/status.h"
+#include "tls_frontend.h"
 
 struct mg_context;
 struct mg_connection;
@@ -29,23 +31,22 @@ class HttpServer {
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
 
-    // Binds and starts the workers; the error names what failed (port taken, bad
-    // certificate). Signals are blocked for civetweb's threads by the caller.
+    // Binds and starts the workers (and the TLS front end when a certificate is set); the
+    // error names what failed (port taken, bad certificate). The caller blocks signals
+    // so that the new threads inherit the mask.
     Status start();
     // Finishes the requests in flight and stops. Idempotent.
     void stop();
 
     // Called by civetweb for each request (internal).
     int serve(mg_connection* conn);
-    // Loads the certificate and key into civetweb's SSL_CTX (internal).
-    int init_tls(void* ssl_ctx);
 
   private:
     const HttpSettings settings_;
     Api& api_;
     LogQueue& log_;
     mg_context* ctx_ = nullptr;
-    std::string tls_error_;
+    std::unique_ptr<TlsFrontend> tls_;
 };
 
 }  // namespace culex

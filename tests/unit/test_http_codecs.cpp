@@ -21,9 +21,9 @@ TEST_CASE("base64 round-trips every byte and refuses non-canonical text", "[http
     CHECK(base64_encode(std::string("\x00\xff", 2)) == "AP8=");
     CHECK(base64url_encode("\xfb\xff") == "-_8");
     CHECK(base64_decode("AP8=") == std::string("\x00\xff", 2));
-    CHECK_FALSE(base64_decode("AP8"));     // missing padding
-    CHECK_FALSE(base64_decode("AP9="));    // non-zero unused bits
-    CHECK_FALSE(base64_decode("A==="));    // too much padding
+    CHECK_FALSE(base64_decode("AP8"));       // missing padding
+    CHECK_FALSE(base64_decode("AP9="));      // non-zero unused bits
+    CHECK_FALSE(base64_decode("A==="));      // too much padding
     CHECK_FALSE(base64_decode("AP8=AP8="));  // padding in the middle
     CHECK_FALSE(base64_decode("AP 8"));
     CHECK_FALSE(base64url_decode("AP8="));  // url form has no padding
@@ -39,11 +39,10 @@ TEST_CASE("RFC 3339 times parse and format with microseconds", "[http]") {
     CHECK(parse_time_us("2026-11-26T04:53:25.5Z") == 1795668805500000);
     CHECK(parse_time_us("1795668805253") == 1795668805253000);
     CHECK(parse_time_us("2024-02-29T00:00:00Z").has_value());
-    for (const char* bad : {"", "2026-11-26", "2026-11-26T04:53:25", "2026-13-01T00:00:00Z",
-                            "2023-02-29T00:00:00Z", "2026-11-26T24:00:00Z",
-                            "2026-11-26T04:53:25.1234567Z", "2026-11-26T04:53:25.Z",
-                            "2026-11-26T04:53:25Z ", "1969-12-31T23:59:59Z", "-5", "1e3",
-                            "99999999999999999999"}) {
+    for (const char* bad :
+         {"", "2026-11-26", "2026-11-26T04:53:25", "2026-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
+          "2026-11-26T24:00:00Z", "2026-11-26T04:53:25.1234567Z", "2026-11-26T04:53:25.Z",
+          "2026-11-26T04:53:25Z ", "1969-12-31T23:59:59Z", "-5", "1e3", "99999999999999999999"}) {
         INFO(bad);
         CHECK_FALSE(parse_time_us(bad));
     }

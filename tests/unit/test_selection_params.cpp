@@ -39,9 +39,9 @@ TEST_CASE("where conditions parse into path, operator and JSON value", "[http]")
 }
 
 TEST_CASE("bad where conditions are refused with a reason", "[http]") {
-    for (const char* bad : {"", "temp", "temp>", ">3", "a..b=1", "a b=1", "temp>true",
-                            "temp<null", "x={\"a\":1}", "x=[1]", "temp>1e99999", "a!b",
-                            "exists()", "exists(a b)", "$.=1", "x;DROP TABLE t=1"}) {
+    for (const char* bad :
+         {"", "temp", "temp>", ">3", "a..b=1", "a b=1", "temp>true", "temp<null", "x={\"a\":1}",
+          "x=[1]", "temp>1e99999", "a!b", "exists()", "exists(a b)", "$.=1", "x;DROP TABLE t=1"}) {
         INFO(bad);
         Result<JsonCondition> c = parse_json_condition(bad);
         CHECK_FALSE(c.is_ok());

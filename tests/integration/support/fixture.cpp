@@ -16,6 +16,12 @@ PluginOpts plugin_opts_for(const std::string& dbname, const PluginOpts& extra) {
                        {"broker_id", "test-broker"},
                        {"db_retry_max_ms", "500"}};
     opts.insert(opts.end(), extra.begin(), extra.end());
+    // Every broker serves HTTP, on a port of its own unless the test picks one.
+    bool has_http = false;
+    for (const auto& [key, value] : extra)
+        has_http = has_http || key == "http_listen";
+    if (!has_http)
+        opts.emplace_back("http_listen", "127.0.0.1:" + std::to_string(free_port()));
     return opts;
 }
 
