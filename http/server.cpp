@@ -94,7 +94,7 @@ Status HttpServer::start() {
         }
         tls_ =
             std::make_unique<TlsFrontend>(settings_.listen, settings_.tls_cert, settings_.tls_key,
-                                          bound[0].port, settings_.threads, log_);
+                                          bound[0].port, settings_.threads);
         Status started = tls_->start();
         if (!started.is_ok()) {
             stop();

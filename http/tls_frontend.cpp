@@ -55,13 +55,12 @@ bool write_all(int fd, const char* data, size_t n) {
 }  // namespace
 
 TlsFrontend::TlsFrontend(std::string listen, std::string cert_file, std::string key_file,
-                         int backend_port, int max_connections, LogQueue& log)
+                         int backend_port, int max_connections)
     : listen_(std::move(listen)),
       cert_file_(std::move(cert_file)),
       key_file_(std::move(key_file)),
       backend_port_(backend_port),
-      max_connections_(max_connections),
-      log_(log) {}
+      max_connections_(max_connections) {}
 
 TlsFrontend::~TlsFrontend() {
     stop();

@@ -17,7 +17,6 @@
 #include <string>
 #include <thread>
 
-#include "culex/log.h"
 #include "culex/status.h"
 
 namespace culex {
@@ -25,7 +24,7 @@ namespace culex {
 class TlsFrontend {
   public:
     TlsFrontend(std::string listen, std::string cert_file, std::string key_file, int backend_port,
-                int max_connections, LogQueue& log);
+                int max_connections);
     ~TlsFrontend();
     TlsFrontend(const TlsFrontend&) = delete;
     TlsFrontend& operator=(const TlsFrontend&) = delete;
@@ -51,7 +50,6 @@ class TlsFrontend {
     const std::string key_file_;
     const int backend_port_;
     const int max_connections_;
-    LogQueue& log_;
     SSL_CTX* ssl_ctx_ = nullptr;
     int listen_fd_ = -1;
     std::atomic<bool> stopping_{false};
