@@ -2,6 +2,7 @@
 // topics listing.
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "culex/clock.h"
 
@@ -218,13 +219,21 @@ Response get_aggregate(ApiContext& ctx, Request& request, const Principal& princ
         w.Int64(b.start_us / 1000);
         w.Key("count");
         w.Int64(b.count);
-        // PostgreSQL's numeric text is a valid JSON number: written as is, exactly.
-        const std::pair<const char*, const std::string*> values[] = {
-            {"min", &b.min}, {"max", &b.max},     {"avg", &b.avg},
-            {"sum", &b.sum}, {"first", &b.first}, {"last", &b.last}};
-        for (const auto& [name, value] : values) {
+        // The stored numbers' text is valid JSON: min, max, first and last go out exactly.
+        const std::pair<const char*, const std::string*> stored[] = {
+            {"min", &b.min}, {"max", &b.max}, {"first", &b.first}, {"last", &b.last}};
+        for (const auto& [name, value] : stored) {
             w.Key(name);
             w.RawValue(value->data(), value->size(), rapidjson::kNumberType);
+        }
+        // JSON has no infinity: a sum past double's range is null.
+        const std::pair<const char*, double> computed[] = {{"avg", b.avg}, {"sum", b.sum}};
+        for (const auto& [name, value] : computed) {
+            w.Key(name);
+            if (std::isfinite(value))
+                w.Double(value);
+            else
+                w.Null();
         }
         w.EndObject();
     }

@@ -92,9 +92,8 @@ Status HttpServer::start() {
             stop();
             return Status::error("plugin_opt_http_listen: civetweb reports no listening port");
         }
-        tls_ =
-            std::make_unique<TlsFrontend>(settings_.listen, settings_.tls_cert, settings_.tls_key,
-                                          bound[0].port, settings_.threads);
+        tls_ = std::make_unique<TlsFrontend>(settings_.listen, settings_.tls_cert,
+                                             settings_.tls_key, bound[0].port, settings_.threads);
         Status started = tls_->start();
         if (!started.is_ok()) {
             stop();

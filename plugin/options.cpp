@@ -114,7 +114,7 @@ Status parse_broker_id(const std::string& key, const std::string& value, std::st
 }
 
 Status parse_listen(const std::string& key, const std::string& value, std::string& out) {
-    if (value.empty()) {
+    if (value.empty() || value == "off") {
         out.clear();
         return Status::ok();
     }
@@ -125,8 +125,7 @@ Status parse_listen(const std::string& key, const std::string& value, std::strin
         inet_pton(AF_INET, value.substr(0, colon).c_str(), &address) != 1 ||
         !parse_integer(key, value.substr(colon + 1), 1, 65535, port).is_ok()) {
         return bad(key,
-                   "expected an IPv4 address and port like 127.0.0.1:8080, or nothing to "
-                   "turn HTTP off, got '" +
+                   "expected an IPv4 address and port like 127.0.0.1:8080, or off, got '" +
                        value + "'");
     }
     out = value;

@@ -66,11 +66,14 @@ struct StoredMessage {
     int64_t received_us = 0;
 };
 
-// One time bucket of a numeric field. Values are PostgreSQL numeric text, exact.
+// One time bucket of a numeric field. min, max, first and last are the numbers as stored
+// (JSON number text, exact); sum and avg are doubles, infinite past double's range.
 struct AggregateBucket {
     int64_t start_us = 0;
     int64_t count = 0;
-    std::string min, max, avg, sum, first, last;
+    std::string min, max, first, last;
+    double sum = 0;
+    double avg = 0;
 };
 
 struct TopicSummary {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace culex {
 namespace {
@@ -78,6 +79,7 @@ void PgConnection::close() {
     if (conn_ != nullptr)
         PQfinish(conn_);
     conn_ = nullptr;
+    prepared_.clear();
 }
 
 bool PgConnection::is_open() const {
@@ -124,6 +126,89 @@ PgOutcome PgConnection::exec(const char* sql, const std::vector<std::string>& pa
     PgResult result(PQexecParams(conn_, sql, static_cast<int>(values.size()), nullptr,
                                  values.data(), nullptr, nullptr, 0));
     return classify(std::move(result));
+}
+
+std::string PgConnection::prepared_name(const std::string& sql, size_t param_count,
+                                        PgOutcome& failure) {
+    auto it = prepared_.find(sql);
+    if (it != prepared_.end())
+        return it->second;
+    if (prepared_.size() >= kMaxPrepared)
+        return "";
+    std::string name = "culex_" + std::to_string(prepared_.size() + 1);
+    PgOutcome prepared = classify(PgResult(
+        PQprepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(param_count), nullptr)));
+    if (!prepared.ok()) {
+        failure = std::move(prepared);
+        return "";
+    }
+    prepared_.emplace(sql, name);
+    return name;
+}
+
+PgOutcome PgConnection::exec_prepared(const std::string& sql,
+                                      const std::vector<std::string>& params, bool binary_results) {
+    if (!is_open())
+        return connection_failure();
+    PgOutcome failure;
+    const std::string name = prepared_name(sql, params.size(), failure);
+    if (!failure.ok())
+        return failure;
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params)
+        values.push_back(p.c_str());
+    const int format = binary_results ? 1 : 0;
+    if (name.empty()) {
+        return classify(PgResult(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()),
+                                              nullptr, values.data(), nullptr, nullptr, format)));
+    }
+    return classify(PgResult(PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
+                                            values.data(), nullptr, nullptr, format)));
+}
+
+PgOutcome PgConnection::exec_each_row(const std::string& sql,
+                                      const std::vector<std::string>& params,
+                                      const std::function<void(const PGresult*)>& on_row) {
+    if (!is_open())
+        return connection_failure();
+    PgOutcome failure;
+    const std::string name = prepared_name(sql, params.size(), failure);
+    if (!failure.ok())
+        return failure;
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params)
+        values.push_back(p.c_str());
+    const int sent = name.empty()
+                         ? PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()),
+                                             nullptr, values.data(), nullptr, nullptr, 1)
+                         : PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
+                                               values.data(), nullptr, nullptr, 1);
+    if (sent != 1)
+        return connection_failure();
+    PQsetSingleRowMode(conn_);
+    PgOutcome outcome;
+    bool out_of_memory = false;
+    // Every result must be read, even after an error, before the connection is usable.
+    while (PGresult* raw = PQgetResult(conn_)) {
+        PgResult result(raw);
+        if (PQresultStatus(raw) == PGRES_SINGLE_TUPLE) {
+            if (!outcome.ok() || out_of_memory)
+                continue;
+            try {
+                on_row(raw);
+            } catch (const std::bad_alloc&) {
+                out_of_memory = true;
+            }
+        } else if (outcome.ok()) {
+            outcome = classify(std::move(result));
+        }
+    }
+    if (out_of_memory)
+        throw std::bad_alloc();
+    outcome.result.reset();
+    return outcome;
 }
 
 PgOutcome PgConnection::exec_script(const char* sql) {

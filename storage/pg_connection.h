@@ -7,8 +7,10 @@
 
 #include <libpq-fe.h>
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "culex/status.h"
@@ -51,6 +53,16 @@ class PgConnection {
 
     // Runs one statement with text parameters (NUL-terminated, no NULLs).
     PgOutcome exec(const char* sql, const std::vector<std::string>& params = {});
+    // Like exec, but prepares `sql` on first use and reuses its plan on this connection
+    // (the API's few statement shapes; past kMaxPrepared distinct ones it runs them
+    // unprepared). With binary_results the values come in PostgreSQL's binary format.
+    PgOutcome exec_prepared(const std::string& sql, const std::vector<std::string>& params,
+                            bool binary_results = false);
+    // Runs a prepared statement in single-row mode: on_row sees each row as it arrives
+    // (binary format), so a large result never sits in memory whole. The returned outcome
+    // has no result rows.
+    PgOutcome exec_each_row(const std::string& sql, const std::vector<std::string>& params,
+                            const std::function<void(const PGresult*)>& on_row);
     // Runs a script of one or more statements without parameters.
     PgOutcome exec_script(const char* sql);
     // COPY ... FROM STDIN with `data` as the whole input, as one statement.
@@ -60,8 +72,14 @@ class PgConnection {
     PgOutcome classify(PgResult result);
     PgOutcome connection_failure();
 
+    // The name of `sql`'s prepared statement, preparing it now if needed; empty when it
+    // cannot be prepared (cache full, or the error is in `failure`).
+    std::string prepared_name(const std::string& sql, size_t param_count, PgOutcome& failure);
+
+    static constexpr size_t kMaxPrepared = 256;
     const std::string conninfo_;
     PGconn* conn_ = nullptr;
+    std::unordered_map<std::string, std::string> prepared_;
 };
 
 }  // namespace culex

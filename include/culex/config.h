@@ -39,7 +39,7 @@ struct Config {
     // Queued messages at which the writer starts moving batches to the spool.
     size_t spool_threshold = 20000;
 
-    // HTTP API: "IPv4:port" to listen on; empty disables the server.
+    // HTTP API: "IPv4:port" to listen on; empty (option value `off`) disables the server.
     std::string http_listen = "127.0.0.1:8080";
     int http_threads = 16;
     // PEM files; both set means HTTPS only.

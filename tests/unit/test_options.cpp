@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,58 @@ TEST_CASE("defaults apply when no option is given", "[options]") {
     CHECK(c.spool_dir.empty());
     CHECK(c.spool_max_bytes == size_t{1} << 30);
     CHECK(c.spool_threshold == 20000);
+    CHECK(c.http_listen == "127.0.0.1:8080");
+    CHECK(c.http_threads == 16);
+    CHECK(c.http_max_body == size_t{1} << 20);
+    CHECK(c.http_db_connections == 4);
+    CHECK(c.http_tls_cert.empty());
+    CHECK(c.admin_token.empty());
+}
+
+TEST_CASE("HTTP options", "[options]") {
+    auto result = parse_options({{"http_listen", "0.0.0.0:9000"},
+                                 {"http_threads", "32"},
+                                 {"http_max_body", "64k"},
+                                 {"http_db_connections", "8"},
+                                 {"admin_token", "0123456789abcdef"}},
+                                "h");
+    REQUIRE(result.is_ok());
+    CHECK(result.value().http_listen == "0.0.0.0:9000");
+    CHECK(result.value().http_threads == 32);
+    CHECK(result.value().http_max_body == 65536);
+    CHECK(result.value().http_db_connections == 8);
+    CHECK(result.value().admin_token == "0123456789abcdef");
+    auto off = parse_options({{"http_listen", "off"}}, "h");
+    REQUIRE(off.is_ok());
+    CHECK(off.value().http_listen.empty());
+
+    CHECK(
+        error_of({{"http_listen", "localhost:80"}}).rfind("plugin_opt_http_listen: expected", 0) ==
+        0);
+    CHECK(error_of({{"http_listen", "127.0.0.1"}}).rfind("plugin_opt_http_listen:", 0) == 0);
+    CHECK(error_of({{"http_listen", "127.0.0.1:0"}}).rfind("plugin_opt_http_listen:", 0) == 0);
+    CHECK(error_of({{"http_listen", "::1:80"}}).rfind("plugin_opt_http_listen:", 0) == 0);
+    CHECK(error_of({{"http_threads", "1"}}).rfind("plugin_opt_http_threads:", 0) == 0);
+    CHECK(error_of({{"http_max_body", "10"}}) ==
+          "plugin_opt_http_max_body: expected a size from 1k to 1024G (bytes, or with a k/M/G "
+          "suffix), got '10'");
+    CHECK(error_of({{"http_tls_cert", "/nonexistent.pem"}}) ==
+          "plugin_opt_http_tls_cert: cannot read file '/nonexistent.pem'");
+    CHECK(
+        error_of({{"admin_token", "short"}}).rfind("plugin_opt_admin_token: the admin token", 0) ==
+        0);
+    CHECK(error_of({{"admin_token", "has a space in it!!"}}).rfind("plugin_opt_admin_token:", 0) ==
+          0);
+    CHECK(error_of({{"admin_token_file", "/nonexistent"}}) ==
+          "plugin_opt_admin_token_file: cannot read file '/nonexistent'");
+    const std::string token_file = "/tmp/culex-test-admin-token";
+    std::ofstream(token_file) << "  from-a-file-0123456789  \nsecond line\n";
+    auto from_file = parse_options({{"admin_token_file", token_file}}, "h");
+    REQUIRE(from_file.is_ok());
+    CHECK(from_file.value().admin_token == "from-a-file-0123456789");
+    CHECK(error_of({{"admin_token", "0123456789abcdef"}, {"admin_token_file", token_file}})
+              .rfind("plugin_opt_admin_token_file: give admin_token or admin_token_file", 0) == 0);
+    std::remove(token_file.c_str());
 }
 
 TEST_CASE("every option is parsed, values trimmed", "[options]") {
