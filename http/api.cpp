@@ -1,5 +1,6 @@
 #include "api.h"
 
+#include <chrono>
 #include <exception>
 #include <new>
 
@@ -9,15 +10,27 @@
 namespace culex {
 
 Api::Api(ApiContext ctx) : ctx_(ctx) {
-    add_service_routes(router_, ctx_);
+    add_service_routes(router_, ctx_, metrics_);
     add_message_routes(router_, ctx_);
     add_change_routes(router_, ctx_);
     add_token_routes(router_, ctx_);
 }
 
 Response Api::handle(Request& request) {
+    const auto started = std::chrono::steady_clock::now();
+    const Route* route = nullptr;
+    Response response = dispatch(request, route);
+    metrics_.record(
+        request.method.size() <= 10 ? request.method : "other",
+        route != nullptr ? route->pattern : "unmatched", response.status,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return response;
+}
+
+Response Api::dispatch(Request& request, const Route*& route) {
     try {
         Router::Match match = router_.match(request);
+        route = match.route;
         if (match.status == 400)
             return problem(400, "the path has a malformed %-escape");
         if (match.status == 404)

@@ -1,9 +1,11 @@
 // The HTTP API as one function from Request to Response: routing, the token check and
-// scope, and a problem+json answer for anything that goes wrong, so that no exception
-// reaches civetweb. Built once; handle() is called concurrently by worker threads.
+// scope, a problem+json answer for anything that goes wrong (no exception reaches
+// civetweb), and the request counts and latencies /metrics reports. Built once; handle() is called
+// concurrently by worker threads.
 #pragma once
 
 #include "api_context.h"
+#include "http_metrics.h"
 #include "router.h"
 
 namespace culex {
@@ -18,7 +20,11 @@ class Api {
     const Router& router() const { return router_; }
 
   private:
+    // Routes and answers the request; `route` is set to the matched route, if any.
+    Response dispatch(Request& request, const Route*& route);
+
     ApiContext ctx_;
+    HttpMetrics metrics_;
     Router router_;
 };
 

@@ -3,9 +3,12 @@
 // safe to use from civetweb's worker threads.
 #pragma once
 
+#include <functional>
+
 #include "auth.h"
 #include "culex/config.h"
 #include "culex/log.h"
+#include "storage/ingest_stats.h"
 #include "storage/pg_pool.h"
 
 namespace culex {
@@ -15,6 +18,9 @@ struct ApiContext {
     PgPool& pool;
     Authenticator& auth;
     LogQueue& log;
+    // For /metrics; absent where there is no ingest path (tests of the API alone).
+    const IngestStats* ingest = nullptr;
+    std::function<size_t()> backlog;
 };
 
 }  // namespace culex

@@ -11,7 +11,10 @@
 
 namespace culex {
 
-void add_service_routes(Router& router, ApiContext& ctx);  // health, readiness, docs
+class HttpMetrics;
+
+// health, readiness, docs, /metrics
+void add_service_routes(Router& router, ApiContext& ctx, const HttpMetrics& metrics);
 void add_message_routes(Router& router, ApiContext& ctx);  // reads (D1-D3, aggregates, topics)
 void add_change_routes(Router& router, ApiContext& ctx);   // insert, delete, purge (D4-D7)
 void add_token_routes(Router& router, ApiContext& ctx);    // token administration

@@ -1,7 +1,12 @@
-// Open endpoints: liveness, readiness, the OpenAPI document and the docs page.
+// Service endpoints: liveness, readiness, the OpenAPI document and the docs page (open),
+// and /metrics (read scope).
+#include <cinttypes>
+
 #include "http_assets.h"
+#include "http_metrics.h"
 #include "json_out.h"
 #include "problem.h"
+#include "prometheus_text.h"
 #include "routes.h"
 
 namespace culex {
@@ -26,9 +31,53 @@ Response ready(ApiContext& ctx) {
     return text("application/json", "{\"status\":\"ready\"}");
 }
 
+Response metrics_page(ApiContext& ctx, const HttpMetrics& http) {
+    std::string out;
+    if (ctx.ingest != nullptr) {
+        const IngestStats& s = *ctx.ingest;
+        auto counter = [&out](const char* name, const char* help, uint64_t value) {
+            prometheus_header(out, name, "counter", help);
+            prometheus_sample(out, name, {}, static_cast<double>(value));
+        };
+        counter("culex_messages_received_total", "PUBLISH messages the broker passed to Culex.",
+                s.received);
+        counter("culex_messages_not_selected_total",
+                "Messages not stored because of store_topics/exclude_topics.", s.filtered);
+        counter("culex_messages_stored_total", "Messages committed to PostgreSQL.", s.stored);
+        counter("culex_messages_spooled_total", "Messages written to the disk spool.", s.spooled);
+        counter("culex_messages_replayed_total", "Spooled messages since stored.", s.replayed);
+        prometheus_header(out, "culex_messages_dropped_total", "counter",
+                          "Messages that will never be stored, by cause.");
+        prometheus_sample(out, "culex_messages_dropped_total", {{"cause", "queue_full"}},
+                          static_cast<double>(s.dropped_queue_full));
+        prometheus_sample(out, "culex_messages_dropped_total", {{"cause", "refused_by_database"}},
+                          static_cast<double>(s.refused_by_db));
+        counter("culex_batches_total", "COPY batches committed.", s.batches);
+        counter("culex_database_errors_total", "Failed write attempts.", s.db_errors);
+        prometheus_header(out, "culex_database_up", "gauge",
+                          "1 while the writer's PostgreSQL connection works.");
+        prometheus_sample(out, "culex_database_up", {}, s.db_up ? 1 : 0);
+        if (ctx.backlog) {
+            prometheus_header(out, "culex_queue_depth", "gauge",
+                              "Messages accepted and not yet stored or spooled.");
+            prometheus_sample(out, "culex_queue_depth", {}, static_cast<double>(ctx.backlog()));
+        }
+        prometheus_header(out, "culex_batch_rows", "histogram", "Rows per committed batch.");
+        prometheus_histogram(out, "culex_batch_rows", {}, s.batch_rows.snapshot());
+        prometheus_header(out, "culex_commit_seconds", "histogram",
+                          "Time to COPY and commit one batch.");
+        prometheus_histogram(out, "culex_commit_seconds", {}, s.commit_seconds.snapshot());
+    }
+    http.render(out);
+    Response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = std::move(out);
+    return r;
+}
+
 }  // namespace
 
-void add_service_routes(Router& router, ApiContext& ctx) {
+void add_service_routes(Router& router, ApiContext& ctx, const HttpMetrics& metrics) {
     router.add({"GET", "/healthz", Scope::kNone, [](Request&, const Principal&) {
                     return text("application/json", "{\"status\":\"ok\"}");
                 }});
@@ -36,6 +85,9 @@ void add_service_routes(Router& router, ApiContext& ctx) {
                 [&ctx](Request&, const Principal&) { return ready(ctx); }});
     router.add({"GET", "/api/v1/openapi.json", Scope::kNone,
                 [](Request&, const Principal&) { return text("application/json", kOpenApiJson); }});
+    router.add({"GET", "/metrics", Scope::kRead, [&ctx, &metrics](Request&, const Principal&) {
+                    return metrics_page(ctx, metrics);
+                }});
     router.add({"GET", "/docs", Scope::kNone, [](Request&, const Principal&) {
                     return text("text/html; charset=utf-8", kDocsHtml);
                 }});

@@ -2,6 +2,7 @@
 
 #include <civetweb.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "problem.h"
@@ -135,13 +136,14 @@ int HttpServer::serve(mg_connection* conn) {
             send(conn, response);
             return response.status;
         }
-        // Chunked bodies have no length: read one byte past the limit to detect excess.
+        // Chunked bodies have no length: read one byte past the limit to detect excess,
+        // growing the buffer as bytes arrive (most requests have no body at all).
         const size_t want =
             length >= 0 ? static_cast<size_t>(length) : settings_.max_body_bytes + 1;
-        request.body.resize(want);
         size_t got = 0;
         while (got < want) {
-            const int n = mg_read(conn, request.body.data() + got, want - got);
+            request.body.resize(std::min(want, std::max<size_t>(got * 2, got + 16384)));
+            const int n = mg_read(conn, request.body.data() + got, request.body.size() - got);
             if (n <= 0)
                 break;
             got += static_cast<size_t>(n);

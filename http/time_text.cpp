@@ -1,7 +1,6 @@
 #include "time_text.h"
 
 #include <charconv>
-#include <cstdio>
 
 namespace culex {
 namespace {
@@ -116,12 +115,23 @@ std::string format_rfc3339_us(int64_t epoch_us) {
     int64_t year = 0;
     unsigned month = 0, day = 0;
     civil_from_days(days, year, month, day);
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
-                  static_cast<long long>(year), month, day, static_cast<long long>(rest / 3600),
-                  static_cast<long long>(rest / 60 % 60), static_cast<long long>(rest % 60),
-                  static_cast<long long>(micros));
-    return buf;
+    // Written digit by digit: this runs for every record the API returns, and snprintf
+    // was a tenth of the server's CPU time in the read benchmark.
+    std::string out = "0000-00-00T00:00:00.000000Z";
+    auto put = [&out](size_t end, int64_t value, int digits) {
+        for (int i = 0; i < digits; ++i) {
+            out[end - static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
+            value /= 10;
+        }
+    };
+    put(3, year, 4);
+    put(6, month, 2);
+    put(9, day, 2);
+    put(12, rest / 3600, 2);
+    put(15, rest / 60 % 60, 2);
+    put(18, rest % 60, 2);
+    put(25, micros, 6);
+    return out;
 }
 
 std::optional<int64_t> parse_time_us(std::string_view text) {

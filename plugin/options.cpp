@@ -124,9 +124,8 @@ Status parse_listen(const std::string& key, const std::string& value, std::strin
     if (colon == std::string::npos ||
         inet_pton(AF_INET, value.substr(0, colon).c_str(), &address) != 1 ||
         !parse_integer(key, value.substr(colon + 1), 1, 65535, port).is_ok()) {
-        return bad(key,
-                   "expected an IPv4 address and port like 127.0.0.1:8080, or off, got '" +
-                       value + "'");
+        return bad(key, "expected an IPv4 address and port like 127.0.0.1:8080, or off, got '" +
+                            value + "'");
     }
     out = value;
     return Status::ok();

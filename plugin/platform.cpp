@@ -22,7 +22,8 @@ Status Platform::start() {
         api_pool_ = std::make_unique<PgPool>(config_.db_conninfo,
                                              static_cast<size_t>(config_.http_db_connections));
         auth_ = std::make_unique<Authenticator>(*api_pool_, config_.admin_token);
-        api_ = std::make_unique<Api>(ApiContext{config_, *api_pool_, *auth_, log_});
+        api_ = std::make_unique<Api>(ApiContext{config_, *api_pool_, *auth_, log_, &stats_,
+                                                [this] { return writer_.backlog(); }});
         HttpSettings settings;
         settings.listen = config_.http_listen;
         settings.threads = config_.http_threads;

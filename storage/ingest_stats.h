@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "culex/histogram.h"
+
 namespace culex {
 
 struct IngestStats {
@@ -18,6 +20,11 @@ struct IngestStats {
     std::atomic<uint64_t> db_errors{0};           // failed write attempts
     std::atomic<uint64_t> spooled{0};             // messages moved to the disk spool
     std::atomic<uint64_t> replayed{0};            // spooled messages since written
+    std::atomic<bool> db_up{false};               // the writer's connection is usable
+    // Rows per committed COPY, and how long each COPY with its commit took.
+    Histogram batch_rows{{1, 10, 100, 500, 1000, 2000, 5000, 10000, 50000, 100000}};
+    Histogram commit_seconds{
+        {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
 };
 
 }  // namespace culex

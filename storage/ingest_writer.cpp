@@ -213,8 +213,10 @@ void IngestWriter::wait_before_retry() {
 
 void IngestWriter::note_db_failure(const std::string& what, const PgOutcome& outcome) {
     ++stats_.db_errors;
-    if (outcome.error == PgErrorKind::kConnection)
+    if (outcome.error == PgErrorKind::kConnection) {
         ready_ = false;
+        stats_.db_up = false;
+    }
     auto now = SteadyClock::now();
     if (!db_down_) {
         db_down_ = true;
@@ -263,6 +265,7 @@ bool IngestWriter::ensure_ready() {
     }
     broker_db_id_ = static_cast<int16_t>(std::atoi(PQgetvalue(broker.result.get(), 0, 0)));
     ready_ = true;
+    stats_.db_up = true;
     if (db_down_) {
         log_.printf(LogLevel::kNotice,
                     "culex: PostgreSQL is reachable again after %" PRId64
@@ -326,8 +329,12 @@ IngestWriter::WriteResult IngestWriter::write_batch() {
                         config_.store_json && is_storable_json(m.payload));
     }
     finish_copy(copy_buffer_);
+    const auto copy_started = SteadyClock::now();
     PgOutcome copied = db_.copy_in(kCopySql.c_str(), copy_buffer_);
     if (copied.ok()) {
+        stats_.commit_seconds.observe(
+            std::chrono::duration<double>(SteadyClock::now() - copy_started).count());
+        stats_.batch_rows.observe(static_cast<double>(batch_.size()));
         stats_.stored += batch_.size();
         ++stats_.batches;
         return WriteResult::kDone;

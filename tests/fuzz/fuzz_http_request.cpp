@@ -26,7 +26,7 @@ Api& api() {
     // Port 1 on loopback refuses at once, so database paths fail fast.
     static PgPool pool("host=127.0.0.1 port=1 connect_timeout=1", 1);
     static Authenticator auth(pool, kToken);
-    static Api instance(ApiContext{config, pool, auth, log});
+    static Api instance(ApiContext{config, pool, auth, log, nullptr, {}});
     return instance;
 }
 
@@ -73,7 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (response.content_type == "application/json" ||
         response.content_type == "application/problem+json") {
         rapidjson::Document doc;
-        doc.Parse<rapidjson::kParseValidateEncodingFlag>(response.body.c_str(), response.body.size());
+        doc.Parse<rapidjson::kParseValidateEncodingFlag>(response.body.c_str(),
+                                                         response.body.size());
         if (doc.HasParseError())
             std::abort();
     }

@@ -30,7 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             // A topic inner matches: each '+' as a level "x", a final '#' as "x/y".
             std::string topic;
             for (char c : inner)
-                topic += c == '+' ? std::string("x") : c == '#' ? std::string("x/y") : std::string(1, c);
+                topic += c == '+'   ? std::string("x")
+                         : c == '#' ? std::string("x/y")
+                                    : std::string(1, c);
             if (culex::topic_matches(inner, topic) && !culex::topic_matches(outer, topic))
                 std::abort();
         }

@@ -628,3 +628,46 @@ TEST_CASE("HTTPS with a certificate and key; bad HTTP options refuse to start", 
         CHECK(refused.log().find(c.message) != std::string::npos);
     }
 }
+
+TEST_CASE("/metrics reports ingest and HTTP in the Prometheus format", "[http]") {
+    ApiBroker& a = api();
+    HttpClient http(a.base, kAdminToken);
+    auto value_of = [&](const std::string& text, const std::string& sample) {
+        const size_t at = text.find("\n" + sample + " ");
+        return at == std::string::npos ? -1.0 : std::stod(text.substr(at + sample.size() + 2));
+    };
+    HttpReply before = http.get("/metrics");
+    REQUIRE(before.status == 200);
+    CHECK(before.content_type.rfind("text/plain; version=0.0.4", 0) == 0);
+    const double stored = value_of(before.body, "culex_messages_stored_total");
+    REQUIRE(stored >= 0);
+    CHECK(value_of(before.body, "culex_database_up") == 1);
+    CHECK(value_of(before.body, "culex_messages_dropped_total{cause=\"queue_full\"}") == 0);
+    CHECK(before.body.find("# TYPE culex_commit_seconds histogram") != std::string::npos);
+    CHECK(before.body.find("culex_batch_rows_bucket{le=\"+Inf\"}") != std::string::npos);
+
+    MqttClient device(a.broker.port(), "metrics-device");
+    for (int i = 0; i < 25; ++i)
+        device.publish("metrics/x", std::to_string(i), 1);
+    REQUIRE(device.wait_acked());
+    CHECK(wait_until(
+        [&] {
+            return value_of(http.get("/metrics").body, "culex_messages_stored_total") >=
+                   stored + 25;
+        },
+        std::chrono::seconds(30)));
+    http.get("/api/v1/messages?topic=metrics/x");
+    http.get("/api/v1/messages?limit=0");
+    const std::string after = http.get("/metrics").body;
+    CHECK(value_of(after,
+                   "culex_http_requests_total{method=\"GET\",route=\"/api/v1/messages\","
+                   "status=\"200\"}") >= 1);
+    CHECK(value_of(after,
+                   "culex_http_requests_total{method=\"GET\",route=\"/api/v1/messages\","
+                   "status=\"400\"}") >= 1);
+    CHECK(after.find(
+              "culex_http_request_duration_seconds_bucket{method=\"GET\",route=\"/metrics\"") !=
+          std::string::npos);
+    HttpClient nobody(a.base);
+    check_problem(nobody.get("/metrics"), 401);
+}
