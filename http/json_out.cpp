@@ -2,6 +2,8 @@
 
 #include <rapidjson/error/en.h>
 
+#include <algorithm>
+
 #include "base64.h"
 #include "problem.h"
 #include "storage/topic_filter.h"
@@ -69,7 +71,8 @@ Response database_unavailable(const Status& why) {
     return r;
 }
 
-bool parse_json_object(const Request& request, rapidjson::Document& doc, Response& error) {
+bool parse_json_object(const Request& request, std::initializer_list<std::string_view> fields,
+                       rapidjson::Document& doc, Response& error) {
     const std::string_view type = request.content_type;
     if (type.substr(0, 16) != "application/json") {
         error = problem(415, "the request body must be application/json");
@@ -88,7 +91,26 @@ bool parse_json_object(const Request& request, rapidjson::Document& doc, Respons
         error = problem(400, "the request body must be a JSON object");
         return false;
     }
+    for (const auto& member : doc.GetObject()) {
+        const std::string_view name(member.name.GetString(), member.name.GetStringLength());
+        if (std::find(fields.begin(), fields.end(), name) == fields.end()) {
+            error = problem(400, "unknown field '" + std::string(name) + "'");
+            return false;
+        }
+    }
     return true;
+}
+
+void write_page_end(JsonWriter& w, bool has_more, const std::string& next_cursor) {
+    w.EndArray();
+    w.Key("has_more");
+    w.Bool(has_more);
+    w.Key("next_cursor");
+    if (has_more)
+        write_string(w, next_cursor);
+    else
+        w.Null();
+    w.EndObject();
 }
 
 }  // namespace culex

@@ -6,6 +6,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <initializer_list>
+#include <string>
 #include <string_view>
 
 #include "api_context.h"
@@ -33,8 +35,14 @@ Response database_failure(ApiContext& ctx, PgPool::Lease& lease, const PgOutcome
 // The answer when no connection could be leased.
 Response database_unavailable(const Status& why);
 
-// The request body as a JSON object. Errors: 415 (not JSON), 400 (malformed, not UTF-8,
-// not an object); the Response is then set in `error`.
-bool parse_json_object(const Request& request, rapidjson::Document& doc, Response& error);
+// The request body as a JSON object with no members but `fields`. Errors: 415 (not
+// JSON), 400 (malformed, not UTF-8, not an object, an unknown field); the Response is
+// then set in `error`.
+bool parse_json_object(const Request& request, std::initializer_list<std::string_view> fields,
+                       rapidjson::Document& doc, Response& error);
+
+// Ends a page: closes the `items` array, writes has_more and next_cursor (null when there
+// is no more) and closes the object.
+void write_page_end(JsonWriter& w, bool has_more, const std::string& next_cursor);
 
 }  // namespace culex

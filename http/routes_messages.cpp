@@ -153,15 +153,8 @@ Response get_series(ApiContext& ctx, Request& request, const Principal& principa
     w.StartArray();
     for (const StoredMessage& m : rows)
         write_message(w, m);
-    w.EndArray();
-    w.Key("has_more");
-    w.Bool(has_more);
-    w.Key("next_cursor");
-    if (has_more)
-        write_string(w, encode_series_cursor({rows.back().received_us, rows.back().id}));
-    else
-        w.Null();
-    w.EndObject();
+    write_page_end(w, has_more,
+                   has_more ? encode_series_cursor({rows.back().received_us, rows.back().id}) : "");
     return json_response(200, out);
 }
 
@@ -288,15 +281,7 @@ Response get_topics(ApiContext& ctx, Request& request, const Principal& principa
         write_message(w, t.latest);
         w.EndObject();
     }
-    w.EndArray();
-    w.Key("has_more");
-    w.Bool(has_more);
-    w.Key("next_cursor");
-    if (has_more)
-        write_string(w, encode_name_cursor(topics.back().topic));
-    else
-        w.Null();
-    w.EndObject();
+    write_page_end(w, has_more, has_more ? encode_name_cursor(topics.back().topic) : "");
     return json_response(200, out);
 }
 

@@ -60,13 +60,8 @@ Response create(ApiContext& ctx, Request& request) {
         return problem(400, "this endpoint takes no query parameters");
     rapidjson::Document doc;
     Response error;
-    if (!parse_json_object(request, doc, error))
+    if (!parse_json_object(request, {"name", "scopes", "topic_filters"}, doc, error))
         return error;
-    for (const auto& member : doc.GetObject()) {
-        const std::string name(member.name.GetString(), member.name.GetStringLength());
-        if (name != "name" && name != "scopes" && name != "topic_filters")
-            return problem(400, "unknown field '" + name + "'");
-    }
     ApiToken token;
     if (!doc.HasMember("name") || !doc["name"].IsString() || doc["name"].GetStringLength() == 0 ||
         doc["name"].GetStringLength() > kMaxNameLength)

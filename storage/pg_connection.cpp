@@ -25,6 +25,15 @@ bool is_connection_sqlstate(const char* state) {
            std::strncmp(state, "53", 2) == 0;
 }
 
+// libpq takes parameters as an array of C strings.
+std::vector<const char*> c_strings(const std::vector<std::string>& params) {
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params)
+        values.push_back(p.c_str());
+    return values;
+}
+
 }  // namespace
 
 Status validate_conninfo(const std::string& conninfo) {
@@ -119,10 +128,7 @@ PgOutcome PgConnection::classify(PgResult result) {
 PgOutcome PgConnection::exec(const char* sql, const std::vector<std::string>& params) {
     if (!is_open())
         return connection_failure();
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params)
-        values.push_back(p.c_str());
+    const std::vector<const char*> values = c_strings(params);
     PgResult result(PQexecParams(conn_, sql, static_cast<int>(values.size()), nullptr,
                                  values.data(), nullptr, nullptr, 0));
     return classify(std::move(result));
@@ -154,10 +160,7 @@ PgOutcome PgConnection::exec_prepared(const std::string& sql,
     const std::string name = prepared_name(sql, params.size(), failure);
     if (!failure.ok())
         return failure;
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params)
-        values.push_back(p.c_str());
+    const std::vector<const char*> values = c_strings(params);
     const int format = binary_results ? 1 : 0;
     if (name.empty()) {
         return classify(PgResult(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()),
@@ -176,10 +179,7 @@ PgOutcome PgConnection::exec_each_row(const std::string& sql,
     const std::string name = prepared_name(sql, params.size(), failure);
     if (!failure.ok())
         return failure;
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params)
-        values.push_back(p.c_str());
+    const std::vector<const char*> values = c_strings(params);
     const int sent = name.empty()
                          ? PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()),
                                              nullptr, values.data(), nullptr, nullptr, 1)
