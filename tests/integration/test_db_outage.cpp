@@ -6,44 +6,10 @@
 #include <thread>
 
 #include "support/fixture.h"
+#include "support/publisher.h"
 
 using namespace culex::test;
 using namespace std::chrono_literals;
-
-namespace {
-
-// Publishes "<client>:<n>" at about `per_second` until stopped; counts what it sent.
-class Publisher {
-  public:
-    Publisher(int port, std::string id, int per_second)
-        : client_(port, id), id_(std::move(id)), thread_([this, per_second] { run(per_second); }) {}
-    ~Publisher() { stop(); }
-    void stop() {
-        stopping_ = true;
-        if (thread_.joinable())
-            thread_.join();
-    }
-    long sent() const { return sent_; }
-    MqttClient& client() { return client_; }
-
-  private:
-    void run(int per_second) {
-        auto next = std::chrono::steady_clock::now();
-        while (!stopping_) {
-            client_.publish("outage/" + id_, id_ + ":" + std::to_string(sent_), 1);
-            ++sent_;
-            next += std::chrono::microseconds(1000000 / per_second);
-            std::this_thread::sleep_until(next);  // pacing the load, not synchronisation
-        }
-    }
-    MqttClient client_;
-    std::string id_;
-    std::atomic<bool> stopping_{false};
-    std::atomic<long> sent_{0};
-    std::thread thread_;
-};
-
-}  // namespace
 
 TEST_CASE("a 30 s PostgreSQL outage under load loses and duplicates nothing", "[outage]") {
     std::string dbname = cluster().create_database();
@@ -51,8 +17,8 @@ TEST_CASE("a 30 s PostgreSQL outage under load loses and duplicates nothing", "[
     REQUIRE(broker.wait_ready());
     auto db = cluster().connect(dbname);
 
-    Publisher p1(broker.port(), "p1", 500);
-    Publisher p2(broker.port(), "p2", 500);
+    Publisher p1(broker.port(), "outage", "p1", 500);
+    Publisher p2(broker.port(), "outage", "p2", 500);
     REQUIRE(wait_stored(*db, 1000, 30s));  // flowing before the outage
 
     db->close();

@@ -24,6 +24,8 @@ class MqttClient {
                  bool retain = false);
     // Waits until every PUBLISH so far is acknowledged (QoS 1/2) or written (QoS 0).
     bool wait_acked(std::chrono::milliseconds timeout = std::chrono::seconds(60));
+    // PUBLISHes acknowledged so far (QoS 1/2: by the broker; QoS 0: written).
+    long acked() const { return acked_; }
 
   private:
     static void on_connect(struct mosquitto*, void* self, int rc);
