@@ -3,13 +3,14 @@
 #include <chrono>
 #include <exception>
 #include <new>
+#include <utility>
 
 #include "problem.h"
 #include "routes.h"
 
 namespace culex {
 
-Api::Api(ApiContext ctx) : ctx_(ctx) {
+Api::Api(ApiContext ctx) : ctx_(std::move(ctx)) {
     add_service_routes(router_, ctx_, metrics_);
     add_message_routes(router_, ctx_);
     add_change_routes(router_, ctx_);

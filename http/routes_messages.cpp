@@ -70,8 +70,9 @@ std::optional<int64_t> parse_bucket_us(const std::string& text) {
     }
     int64_t n = 0;
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-    if (ec != std::errc() || end != digits.data() + digits.size() || n < 1 || n > 31 * 86400 ||
-        n * unit > 31 * 86400)
+    constexpr int64_t kMaxSeconds = int64_t{31} * 86400;
+    if (ec != std::errc() || end != digits.data() + digits.size() || n < 1 || n > kMaxSeconds ||
+        n * unit > kMaxSeconds)
         return std::nullopt;
     return n * unit * 1000000;
 }

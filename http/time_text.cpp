@@ -89,8 +89,8 @@ std::optional<int64_t> parse_rfc3339(std::string_view t) {
     }
     if (pos != t.size())
         return std::nullopt;
-    const int64_t seconds =
-        days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+    const int64_t seconds = days_from_civil(year, month, day) * 86400 + int64_t{hour} * 3600 +
+                            int64_t{minute} * 60 + second - offset_s;
     const int64_t us = seconds * 1000000 + micros;
     if (us < 0 || us > kMaxEpochUs)
         return std::nullopt;
