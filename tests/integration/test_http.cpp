@@ -425,7 +425,12 @@ TEST_CASE("tokens: scopes and topic filters bound every route", "[http]") {
         CHECK(r.has_header("WWW-Authenticate: Bearer"));
     }
     check_problem(nobody.del("/api/v1/messages?topic=a"), 401);
+    check_problem(nobody.del("/api/v1/messages/1"), 401);
+    check_problem(nobody.del("/api/v1/trash?topic=a"), 401);
+    check_problem(nobody.del("/api/v1/trash/1"), 401);
     check_problem(nobody.post_json("/api/v1/messages", "{}"), 401);
+    check_problem(nobody.post_json("/api/v1/tokens", "{}"), 401);
+    check_problem(nobody.del("/api/v1/tokens/ingest"), 401);
     HttpClient wrong(api().base, "cx_not-a-real-token");
     check_problem(wrong.get("/api/v1/messages"), 401);
     check_problem(wrong.request("GET", "/api/v1/messages", "", {"Authorization: Basic YTpi"}), 401);
@@ -434,6 +439,14 @@ TEST_CASE("tokens: scopes and topic filters bound every route", "[http]") {
     CHECK(nobody.get("/docs").content_type.rfind("text/html", 0) == 0);
     CHECK(json(nobody.get("/api/v1/openapi.json"))["openapi"].GetString() == std::string("3.0.3"));
 
+    check_problem(admin.post_json("/api/v1/tokens", R"({"name": "x", "scopes": )"), 400);
+    check_problem(admin.post_json("/api/v1/tokens", "{\"name\": \"\xff\", \"scopes\": [\"read\"]}"),
+                  400);
+    check_problem(admin.request("POST", "/api/v1/tokens", R"({"name": "x", "scopes": ["read"]})",
+                                {"Content-Type: text/plain"}),
+                  415);
+    check_problem(admin.post_json("/api/v1/tokens?x=1", R"({"name": "x", "scopes": ["read"]})"),
+                  400);
     for (const char* bad :
          {R"({"name": "x", "scopes": ["root"]})", R"({"name": "x", "scopes": []})",
           R"({"name": "", "scopes": ["read"]})", R"({"scopes": ["read"]})",
@@ -481,6 +494,8 @@ TEST_CASE("bad input gets a problem answer on every endpoint and changes nothing
         check_problem(http.del("/api/v1/messages?" + q), 400);
         check_problem(http.del("/api/v1/trash?" + q), 400);
         check_problem(http.get("/api/v1/messages/latest?" + q), 400);
+        check_problem(http.get("/api/v1/messages/aggregate?" + q), 400);
+        check_problem(http.get("/api/v1/topics?" + q), 400);
     }
     check_problem(http.get("/api/v1/topics?filter=%23%2Fa"), 400);
     check_problem(http.get("/api/v1/topics?cursor=abc"), 400);
