@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "culex/config.h"
 #include "culex/log.h"
+#include "culex/outbox.h"
 #include "storage/ingest_stats.h"
 #include "storage/pg_pool.h"
 
@@ -21,6 +22,8 @@ struct ApiContext {
     // For /metrics; absent where there is no ingest path (tests of the API alone).
     const IngestStats* ingest = nullptr;
     std::function<size_t()> backlog;
+    // Where HTTP publishes go; absent when there is no broker (publishing answers 503).
+    BrokerOutbox* outbox = nullptr;
 };
 
 }  // namespace culex

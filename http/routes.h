@@ -18,6 +18,8 @@ void add_service_routes(Router& router, ApiContext& ctx, const HttpMetrics& metr
 void add_message_routes(Router& router, ApiContext& ctx);  // reads (D1-D3, aggregates, topics)
 void add_change_routes(Router& router, ApiContext& ctx);   // insert, delete, purge (D4-D7)
 void add_token_routes(Router& router, ApiContext& ctx);    // token administration
+// publish over HTTP, timestamps, time, random values, UUIDs (M1-M4)
+void add_utility_routes(Router& router, ApiContext& ctx);
 
 // The record id in a path segment, or nullopt when it is not a positive integer.
 std::optional<int64_t> parse_record_id(const std::string& segment);

@@ -3,6 +3,7 @@
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
+#include <mqtt_protocol.h>
 #include <unistd.h>
 
 #include <exception>
@@ -87,10 +88,51 @@ int on_message(int /*event*/, void* event_data, void* userdata) {
     return MOSQ_ERR_SUCCESS;
 }
 
+// Broker thread: hands one outbox message to the broker, then stores it, since the
+// message event does not fire for what plugins publish.
+void publish_from_outbox(culex::Platform& platform, const culex::OutgoingMessage& m) {
+    mosquitto_property* properties = nullptr;
+    for (const auto& [name, value] : m.user_properties) {
+        mosquitto_property_add_string_pair(&properties, MQTT_PROP_USER_PROPERTY, name.c_str(),
+                                           value.c_str());
+    }
+    if (m.content_type)
+        mosquitto_property_add_string(&properties, MQTT_PROP_CONTENT_TYPE, m.content_type->c_str());
+    if (m.message_expiry_s)
+        mosquitto_property_add_int32(&properties, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL,
+                                     *m.message_expiry_s);
+    const int rc = mosquitto_broker_publish_copy(
+        nullptr, m.topic.c_str(), static_cast<int>(m.payload.size()),
+        const_cast<char*>(m.payload.data()), m.qos, m.retain, properties);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        mosquitto_property_free_all(&properties);
+        mosquitto_log_printf(MOSQ_LOG_ERR, "culex: cannot publish on '%s': %s", m.topic.c_str(),
+                             mosquitto_strerror(rc));
+        return;
+    }
+    culex::IncomingPublish stored;
+    stored.topic = m.topic;
+    stored.payload = m.payload;
+    stored.client_id = m.client_id;
+    stored.username = m.username ? m.username->c_str() : nullptr;
+    stored.qos = static_cast<uint8_t>(m.qos);
+    stored.retain = m.retain;
+    platform.intake().accept(stored);
+}
+
 int on_tick(int /*event*/, void* /*event_data*/, void* userdata) {
     auto* state = static_cast<PluginState*>(userdata);
     state->saw_tick = true;
-    drain_log(*state->platform);
+    culex::Platform& platform = *state->platform;
+    try {
+        platform.queue_due_timestamp(SteadyClock::now());
+        platform.outbox().drain(
+            [&platform](const culex::OutgoingMessage& m) { publish_from_outbox(platform, m); });
+    } catch (const std::exception& e) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "culex: publishing from the plugin failed: %s",
+                             e.what());
+    }
+    drain_log(platform);
     return MOSQ_ERR_SUCCESS;
 }
 

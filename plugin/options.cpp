@@ -235,6 +235,15 @@ const std::map<std::string, Setter>& setters() {
                  c.admin_token = value;
              return s;
          }},
+        {"timestamp_topic",
+         [](const std::string& key, const std::string& value, Config& c) {
+             Status valid = validate_topic_name(value);
+             if (!valid.is_ok())
+                 return bad(key, valid.message() + " ('" + value + "')");
+             c.timestamp_topic = value;
+             return Status::ok();
+         }},
+        {"timestamp_interval", integer(&Config::timestamp_interval, 0, 86400)},
         {"admin_token_file",
          [](const std::string& key, const std::string& value, Config& c) {
              return read_admin_token_file(key, value, c.admin_token);

@@ -17,13 +17,17 @@ Status Platform::start() {
     Status spool = writer_.open_spool();
     if (!spool.is_ok())
         return Status::error("plugin_opt_spool_dir: " + spool.message());
+    Status woken = waker_.install();
+    if (!woken.is_ok())
+        return woken;
+    outbox_.set_waker([this] { waker_.wake(); });
     SignalBlock block;
     if (!config_.http_listen.empty()) {
         api_pool_ = std::make_unique<PgPool>(config_.db_conninfo,
                                              static_cast<size_t>(config_.http_db_connections));
         auth_ = std::make_unique<Authenticator>(*api_pool_, config_.admin_token);
         api_ = std::make_unique<Api>(ApiContext{config_, *api_pool_, *auth_, log_, &stats_,
-                                                [this] { return writer_.backlog(); }});
+                                                [this] { return writer_.backlog(); }, &outbox_});
         HttpSettings settings;
         settings.listen = config_.http_listen;
         settings.threads = config_.http_threads;
@@ -39,7 +43,19 @@ Status Platform::start() {
     return Status::ok();
 }
 
+void Platform::queue_due_timestamp(SteadyClock::time_point now) {
+    if (config_.timestamp_interval <= 0 || now < next_timestamp_)
+        return;
+    next_timestamp_ = now + std::chrono::seconds(config_.timestamp_interval);
+    OutgoingMessage m;
+    m.topic = config_.timestamp_topic;
+    m.payload = std::to_string(wall_clock_us() / 1000);
+    m.client_id = "culex";
+    outbox_.push(std::move(m));
+}
+
 void Platform::stop() {
+    outbox_.close();
     if (http_)
         http_->stop();
     uint64_t unwritten = writer_.stop(std::chrono::milliseconds(config_.shutdown_timeout_ms));

@@ -6,11 +6,14 @@
 
 #include <memory>
 
+#include "culex/clock.h"
 #include "culex/config.h"
 #include "culex/log.h"
+#include "culex/outbox.h"
 #include "http/api.h"
 #include "http/auth.h"
 #include "http/server.h"
+#include "loop_waker.h"
 #include "message_intake.h"
 #include "storage/ingest_queue.h"
 #include "storage/ingest_stats.h"
@@ -36,6 +39,10 @@ class Platform {
     // Messages accepted but not yet written.
     size_t backlog() const { return writer_.backlog(); }
     MessageIntake& intake() { return intake_; }
+    // What the plugin publishes; the broker thread drains it on each tick.
+    BrokerOutbox& outbox() { return outbox_; }
+    // Broker thread, on each tick: queues the periodic timestamp when it is due.
+    void queue_due_timestamp(SteadyClock::time_point now);
     LogQueue& log() { return log_; }
     const IngestStats& stats() const { return stats_; }
     const Config& config() const { return config_; }
@@ -48,6 +55,9 @@ class Platform {
     TopicSelector selector_;
     MessageIntake intake_;
     IngestWriter writer_;
+    LoopWaker waker_;
+    BrokerOutbox outbox_{10000};
+    SteadyClock::time_point next_timestamp_{};
     // The HTTP API, when enabled; declared in dependency order so they are destroyed
     // server first.
     std::unique_ptr<PgPool> api_pool_;

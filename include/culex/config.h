@@ -51,6 +51,10 @@ struct Config {
     // A token with every scope on every topic, from admin_token or admin_token_file;
     // empty: only tokens stored in the database work.
     std::string admin_token;
+    // The broker publishes the time (epoch milliseconds) on timestamp_topic every
+    // timestamp_interval seconds; 0 turns it off.
+    std::string timestamp_topic = "timestamp";
+    int64_t timestamp_interval = 0;
 };
 
 }  // namespace culex
