@@ -16,6 +16,7 @@ Api::Api(ApiContext ctx) : ctx_(std::move(ctx)) {
     add_change_routes(router_, ctx_);
     add_token_routes(router_, ctx_);
     add_utility_routes(router_, ctx_);
+    add_stream_routes(router_, ctx_);
 }
 
 Response Api::handle(Request& request) {

@@ -9,6 +9,7 @@
 #include "culex/config.h"
 #include "culex/log.h"
 #include "culex/outbox.h"
+#include "live_feed.h"
 #include "storage/ingest_stats.h"
 #include "storage/pg_pool.h"
 
@@ -24,6 +25,8 @@ struct ApiContext {
     std::function<size_t()> backlog;
     // Where HTTP publishes go; absent when there is no broker (publishing answers 503).
     BrokerOutbox* outbox = nullptr;
+    // Messages as they arrive, for the live stream; absent without a broker.
+    LiveFeed* live = nullptr;
 };
 
 }  // namespace culex

@@ -15,10 +15,12 @@ void write_string(JsonWriter& w, std::string_view text) {
     w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
-void write_message(JsonWriter& w, const StoredMessage& m) {
+void write_message(JsonWriter& w, const StoredMessage& m, bool with_id) {
     w.StartObject();
-    w.Key("id");
-    w.Int64(m.id);
+    if (with_id) {
+        w.Key("id");
+        w.Int64(m.id);
+    }
     w.Key("topic");
     write_string(w, m.topic);
     w.Key("payload");

@@ -24,8 +24,9 @@ void write_string(JsonWriter& w, std::string_view text);
 
 // A record: id, topic, payload (text when valid UTF-8, else base64 with
 // "encoding": "base64"), qos, retain, client_id, username, broker, received_at (RFC 3339
-// µs) and received_at_ms.
-void write_message(JsonWriter& w, const StoredMessage& m);
+// µs) and received_at_ms. Without `with_id` the id is left out (live-stream messages are
+// not stored yet).
+void write_message(JsonWriter& w, const StoredMessage& m, bool with_id = true);
 
 Response json_response(int status, const rapidjson::StringBuffer& body);
 

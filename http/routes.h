@@ -20,6 +20,8 @@ void add_change_routes(Router& router, ApiContext& ctx);   // insert, delete, pu
 void add_token_routes(Router& router, ApiContext& ctx);    // token administration
 // publish over HTTP, timestamps, time, random values, UUIDs (M1-M4)
 void add_utility_routes(Router& router, ApiContext& ctx);
+// the live stream (Server-Sent Events)
+void add_stream_routes(Router& router, ApiContext& ctx);
 
 // The record id in a path segment, or nullopt when it is not a positive integer.
 std::optional<int64_t> parse_record_id(const std::string& segment);

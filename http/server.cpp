@@ -26,7 +26,27 @@ const char* header(mg_connection* conn, const char* name) {
     return value != nullptr ? value : "";
 }
 
+void send_stream(mg_connection* conn, const Response& r) {
+    mg_response_header_start(conn, r.status);
+    mg_response_header_add(conn, "Content-Type", r.content_type.c_str(), -1);
+    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+    // Proxies must pass events on as they come.
+    mg_response_header_add(conn, "X-Accel-Buffering", "no", -1);
+    // The body has no length, so only closing the connection can end it.
+    mg_response_header_add(conn, "Connection", "close", -1);
+    for (const auto& [name, value] : r.headers)
+        mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
+    mg_response_header_send(conn);
+    r.stream([conn](std::string_view bytes) {
+        return bytes.empty() || mg_write(conn, bytes.data(), bytes.size()) > 0;
+    });
+}
+
 void send(mg_connection* conn, const Response& r) {
+    if (r.stream) {
+        send_stream(conn, r);
+        return;
+    }
     mg_response_header_start(conn, r.status);
     if (!r.content_type.empty())
         mg_response_header_add(conn, "Content-Type", r.content_type.c_str(), -1);
@@ -126,6 +146,7 @@ int HttpServer::serve(mg_connection* conn) {
     request.query = info->query_string != nullptr ? info->query_string : "";
     request.authorization = header(conn, "Authorization");
     request.content_type = header(conn, "Content-Type");
+    request.last_event_id = header(conn, "Last-Event-ID");
     Response response;
     try {
         const long long length = info->content_length;

@@ -34,6 +34,8 @@ void MessageIntake::accept(const IncomingPublish& publish) {
     }
     m.qos = publish.qos;
     m.retain = publish.retain;
+    if (observer_)
+        observer_(m);
     IngestQueue::PushResult result = queue_.try_push(std::move(m));
     if (result == IngestQueue::PushResult::kQueued) {
         stats_.queued.fetch_add(1, std::memory_order_relaxed);

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 #include "culex/clock.h"
@@ -34,6 +35,11 @@ class MessageIntake {
                   LogQueue& log);
 
     void accept(const IncomingPublish& publish);
+    // Called on the broker thread with each message selected for storage, before it is
+    // queued (the live stream's feed). Set before the broker runs.
+    void set_observer(std::function<void(const Message&)> observer) {
+        observer_ = std::move(observer);
+    }
 
   private:
     void note_drop(IngestQueue::PushResult why);
@@ -44,6 +50,7 @@ class MessageIntake {
     IngestQueue& queue_;
     IngestStats& stats_;
     LogQueue& log_;
+    std::function<void(const Message&)> observer_;
     uint64_t drops_since_log_ = 0;
     SteadyClock::time_point last_drop_log_{};
 };

@@ -228,6 +228,7 @@ const std::map<std::string, Setter>& setters() {
                             Config& c) { return parse_readable_file(key, value, c.http_tls_key); }},
         {"http_max_body", byte_size(&Config::http_max_body, int64_t{1} << 10)},
         {"http_db_connections", integer(&Config::http_db_connections, 1, 256)},
+        {"stream_max_queue", integer(&Config::stream_max_queue, 10, 1000000)},
         {"admin_token",
          [](const std::string& key, const std::string& value, Config& c) {
              Status s = check_admin_token(key, value);

@@ -11,7 +11,9 @@ Platform::Platform(Config config)
       queue_(config_.queue_capacity, config_.queue_max_bytes),
       selector_(config_.store_topics, config_.exclude_topics),
       intake_(selector_, queue_, stats_, log_),
-      writer_(config_, queue_, log_, stats_) {}
+      writer_(config_, queue_, log_, stats_) {
+    intake_.set_observer([this](const Message& m) { live_.offer(m); });
+}
 
 Status Platform::start() {
     Status spool = writer_.open_spool();
@@ -27,7 +29,8 @@ Status Platform::start() {
                                              static_cast<size_t>(config_.http_db_connections));
         auth_ = std::make_unique<Authenticator>(*api_pool_, config_.admin_token);
         api_ = std::make_unique<Api>(ApiContext{config_, *api_pool_, *auth_, log_, &stats_,
-                                                [this] { return writer_.backlog(); }, &outbox_});
+                                                [this] { return writer_.backlog(); }, &outbox_,
+                                                &live_});
         HttpSettings settings;
         settings.listen = config_.http_listen;
         settings.threads = config_.http_threads;
@@ -56,6 +59,9 @@ void Platform::queue_due_timestamp(SteadyClock::time_point now) {
 
 void Platform::stop() {
     outbox_.close();
+    // Live streams end first: civetweb waits for its workers, which would otherwise sit
+    // in a stream until its next heartbeat.
+    live_.close();
     if (http_)
         http_->stop();
     uint64_t unwritten = writer_.stop(std::chrono::milliseconds(config_.shutdown_timeout_ms));

@@ -12,6 +12,7 @@
 #include "culex/outbox.h"
 #include "http/api.h"
 #include "http/auth.h"
+#include "http/live_feed.h"
 #include "http/server.h"
 #include "loop_waker.h"
 #include "message_intake.h"
@@ -57,6 +58,7 @@ class Platform {
     IngestWriter writer_;
     LoopWaker waker_;
     BrokerOutbox outbox_{10000};
+    LiveFeed live_;
     SteadyClock::time_point next_timestamp_{};
     // The HTTP API, when enabled; declared in dependency order so they are destroyed
     // server first.

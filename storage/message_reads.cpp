@@ -173,6 +173,44 @@ PgOutcome read_buckets(PgConnection& db, const MessageSelection& selection,
     return outcome;
 }
 
+PgOutcome read_arrivals_after(PgConnection& db, const std::string& broker,
+                              const std::string& filter, int64_t after_us, uint64_t after_seq,
+                              size_t limit, std::vector<Message>& rows) {
+    SqlParams params;
+    const std::string broker_param = params.add(broker);
+    const std::string after = micros_to_timestamptz(params.add(std::to_string(after_us)));
+    const std::string seq = params.add(std::to_string(after_seq));
+    const std::string sql =
+        "SELECT t.name, m.payload, m.qos, m.retain, m.client_id, m.username, m.seq,"
+        " (extract(epoch FROM m.received_at) * 1000000)::bigint"
+        " FROM culex.message_store m JOIN culex.topics t ON t.id = m.topic_id"
+        " WHERE m.deleted_at IS NULL AND m.broker_id = (SELECT id FROM culex.brokers WHERE name "
+        "= " +
+        broker_param + ") AND (m.received_at, m.seq) > (" + after + ", " + seq + "::bigint) AND " +
+        topic_condition_sql("m.topic_id", filter, params) +
+        " ORDER BY m.received_at, m.seq LIMIT " + params.add(std::to_string(limit)) + "::bigint";
+    PgOutcome outcome = db.exec_prepared(sql, params.values(), true);
+    if (!outcome.ok())
+        return outcome;
+    PGresult* r = outcome.result.get();
+    rows.clear();
+    for (int i = 0; i < PQntuples(r); ++i) {
+        Message m;
+        m.topic = bytes(r, i, 0);
+        m.payload = bytes(r, i, 1);
+        m.qos = static_cast<uint8_t>(integer(r, i, 2));
+        m.retain = PQgetvalue(r, i, 3)[0] != 0;
+        m.client_id = bytes(r, i, 4);
+        m.has_username = !PQgetisnull(r, i, 5);
+        if (m.has_username)
+            m.username = bytes(r, i, 5);
+        m.seq = static_cast<uint64_t>(integer(r, i, 6));
+        m.received_us = integer(r, i, 7);
+        rows.push_back(std::move(m));
+    }
+    return outcome;
+}
+
 PgOutcome read_topics(PgConnection& db, const std::string& filter,
                       const std::optional<std::string>& after_name, size_t limit,
                       std::vector<TopicSummary>& topics) {

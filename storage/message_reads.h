@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "culex/message.h"
 #include "message_query.h"
 #include "pg_connection.h"
 
@@ -32,6 +33,13 @@ PgOutcome read_series(PgConnection& db, const MessageSelection& selection, const
 PgOutcome read_buckets(PgConnection& db, const MessageSelection& selection,
                        const std::vector<std::string>& path, int64_t bucket_us,
                        std::vector<AggregateBucket>& buckets);
+
+// The live messages broker `broker` received on topics matching `filter` after the one
+// received at `after_us` with number `after_seq`, in arrival order, at most `limit`.
+// What a live-stream client missed.
+PgOutcome read_arrivals_after(PgConnection& db, const std::string& broker,
+                              const std::string& filter, int64_t after_us, uint64_t after_seq,
+                              size_t limit, std::vector<Message>& rows);
 
 // Topics matching `filter` that hold live messages, ordered by name (bytewise), after
 // `after_name` when set, at most limit + 1.

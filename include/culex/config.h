@@ -48,6 +48,8 @@ struct Config {
     size_t http_max_body = size_t{1} << 20;
     // Connections the API may hold open to PostgreSQL, besides the writer's one.
     int http_db_connections = 4;
+    // Messages a live-stream client may fall behind before it is cut off.
+    size_t stream_max_queue = 10000;
     // A token with every scope on every topic, from admin_token or admin_token_file;
     // empty: only tokens stored in the database work.
     std::string admin_token;

@@ -5,9 +5,14 @@
 #include <rapidjson/document.h>
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <mutex>
 #include <regex>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "culex/clock.h"
@@ -105,7 +110,8 @@ struct BridgeBroker {
         plugin_opts_for(db, {{"http_listen", "127.0.0.1:" + std::to_string(http_port)},
                              {"admin_token", kToken},
                              {"timestamp_topic", "clock/now"},
-                             {"timestamp_interval", "1"}})};
+                             {"timestamp_interval", "1"},
+                             {"stream_max_queue", "50"}})};
     BridgeBroker() {
         REQUIRE(broker.wait_ready());
         HttpClient probe(base);
@@ -118,6 +124,68 @@ BridgeBroker& bridge() {
     static BridgeBroker instance;
     return instance;
 }
+
+// An app reading the live stream in the background (libcurl), keeping the raw text.
+class StreamReader {
+  public:
+    StreamReader(const std::string& url, const std::string& last_event_id = "") {
+        thread_ = std::thread([this, url, last_event_id] {
+            CURL* curl = curl_easy_init();
+            curl_slist* headers = curl_slist_append(
+                nullptr, (std::string("Authorization: Bearer ") + kToken).c_str());
+            if (!last_event_id.empty())
+                headers = curl_slist_append(headers, ("Last-Event-ID: " + last_event_id).c_str());
+            curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+            curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+            curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+            curl_easy_setopt(curl, CURLOPT_WRITEDATA, this);
+            curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+            curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+            curl_easy_setopt(curl, CURLOPT_XFERINFODATA, this);
+            curl_easy_perform(curl);
+            curl_slist_free_all(headers);
+            curl_easy_cleanup(curl);
+            done_ = true;
+        });
+    }
+    ~StreamReader() {
+        stop_ = true;
+        thread_.join();
+    }
+    std::string text() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return text_;
+    }
+    // The ids and payloads of the message events so far, in order.
+    std::vector<std::pair<std::string, std::string>> events() {
+        std::vector<std::pair<std::string, std::string>> out;
+        const std::string all = text();
+        const std::regex event("id: ([0-9]+-[0-9]+)\nevent: message\ndata: (.*)\n\n");
+        for (auto it = std::sregex_iterator(all.begin(), all.end(), event);
+             it != std::sregex_iterator(); ++it) {
+            rapidjson::Document d;
+            d.Parse((*it)[2].str().c_str());
+            out.emplace_back((*it)[1].str(), d.HasParseError() ? "" : d["payload"].GetString());
+        }
+        return out;
+    }
+
+  private:
+    static size_t on_data(char* data, size_t size, size_t n, void* self) {
+        auto* r = static_cast<StreamReader*>(self);
+        std::lock_guard<std::mutex> lock(r->mu_);
+        r->text_.append(data, size * n);
+        return size * n;
+    }
+    static int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+        return static_cast<StreamReader*>(self)->stop_ ? 1 : 0;
+    }
+    std::mutex mu_;
+    std::string text_;
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> done_{false};
+    std::thread thread_;
+};
 
 rapidjson::Document json(const HttpReply& reply) {
     rapidjson::Document doc;
@@ -290,4 +358,97 @@ TEST_CASE("time, random values and UUIDs", "[bridge]") {
     }
     HttpClient nobody(bridge().base);
     CHECK(nobody.get("/api/v1/uuid").status == 401);
+}
+
+TEST_CASE("the live stream delivers in order and resumes with Last-Event-ID", "[bridge][stream]") {
+    BridgeBroker& b = bridge();
+    const std::string url = b.base + "/api/v1/stream?filter=stream%2F%23";
+    MqttClient device(b.broker.port(), "stream-device");
+    std::string last_seen;
+    {
+        StreamReader reader(url);
+        REQUIRE(wait_until(
+            [&] { return reader.text().find(": culex live stream") != std::string::npos; },
+            std::chrono::seconds(10)));
+        for (int i = 0; i < 20; ++i) {
+            device.publish("stream/a", "s" + std::to_string(i), 1);
+            device.publish("elsewhere/a", "x" + std::to_string(i), 1);
+        }
+        REQUIRE(device.wait_acked());
+        REQUIRE(wait_until([&] { return reader.events().size() >= 20; }, std::chrono::seconds(10)));
+        auto events = reader.events();
+        REQUIRE(events.size() == 20);
+        for (int i = 0; i < 20; ++i)
+            CHECK(events[static_cast<size_t>(i)].second == "s" + std::to_string(i));
+        last_seen = events.back().first;
+    }
+    // Missed while disconnected: replayed from storage, then live again.
+    for (int i = 20; i < 50; ++i)
+        device.publish("stream/a", "s" + std::to_string(i), 1);
+    REQUIRE(device.wait_acked());
+    StreamReader again(url, last_seen);
+    REQUIRE(wait_until([&] { return again.events().size() >= 30; }, std::chrono::seconds(10)));
+    device.publish("stream/a", "s50", 1);
+    REQUIRE(device.wait_acked());
+    REQUIRE(wait_until([&] { return again.events().size() >= 31; }, std::chrono::seconds(10)));
+    auto events = again.events();
+    REQUIRE(events.size() == 31);
+    for (int i = 0; i < 31; ++i)
+        CHECK(events[static_cast<size_t>(i)].second == "s" + std::to_string(i + 20));
+
+    HttpClient http(b.base, kToken);
+    CHECK(http.get("/api/v1/stream?filter=a%2F%23%2Fb").status == 400);
+    CHECK(http.get("/api/v1/stream?last_event_id=nonsense").status == 400);
+    CHECK(http.get("/api/v1/stream?x=1").status == 400);
+    HttpClient nobody(b.base);
+    CHECK(nobody.get("/api/v1/stream").status == 401);
+}
+
+TEST_CASE("a live-stream client that falls behind is cut off, memory bounded", "[bridge][stream]") {
+    BridgeBroker& b = bridge();
+    // A client that sends its request and then does not read.
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(b.http_port));
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const std::string request = std::string("GET /api/v1/stream?filter=slow%2F%23 HTTP/1.1\r\n") +
+                                "Host: x\r\nAuthorization: Bearer " + kToken + "\r\n\r\n";
+    REQUIRE(send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size()));
+    HttpClient http(b.base, kToken);
+    // The stream is registered once its first line can be read.
+    char first[64];
+    REQUIRE(recv(fd, first, sizeof first, 0) > 0);
+    // 40 MB, far more than the socket buffers hold: the server's queue for this client
+    // (stream_max_queue 50) overflows while the broker goes on.
+    MqttClient device(b.broker.port(), "slow-device");
+    const std::string big(20000, 'z');
+    for (int i = 0; i < 2000; ++i)
+        device.publish("slow/a", big, 1);
+    REQUIRE(device.wait_acked());
+    CHECK(http.get("/healthz").status == 200);
+    // Reading now gets what fit, then the overflow event, then the end of the stream.
+    timeval tv{30, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string tail;
+    char buf[65536];
+    ssize_t n;
+    size_t total = 0;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
+        total += static_cast<size_t>(n);
+        tail.append(buf, static_cast<size_t>(n));
+        if (tail.size() > 4096)
+            tail.erase(0, tail.size() - 4096);
+    }
+    close(fd);
+    INFO("read " << total << " bytes");
+    CHECK(n == 0);  // the server closed the stream
+    CHECK(tail.find("event: overflow") != std::string::npos);
+    CHECK(total < size_t{30} << 20);
+    CHECK(wait_until(
+        [&] {
+            return b.broker.log().find("fell more than 50 messages behind") != std::string::npos;
+        },
+        std::chrono::seconds(10)));
 }
