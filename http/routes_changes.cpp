@@ -82,7 +82,8 @@ Response post_message(ApiContext& ctx, Request& request, const Principal& princi
     rapidjson::Document doc;
     Response error;
     if (!parse_json_object(
-            request, {"topic", "payload", "payload_base64", "qos", "retain", "time", "client_id"},
+            request,
+            {"topic", "payload", "payload_base64", "qos", "retain", "time", "client_id", "publish"},
             doc, error))
         return error;
     NewMessage m;
@@ -91,6 +92,16 @@ Response post_message(ApiContext& ctx, Request& request, const Principal& princi
     if (!principal.may_touch_topic(m.topic))
         return problem(403, "this token's topic filters do not include '" + m.topic + "'");
     m.username = principal.name;
+    bool also_publish = false;
+    if (doc.HasMember("publish")) {
+        if (!doc["publish"].IsBool())
+            return problem(400, "field 'publish' must be true or false");
+        also_publish = doc["publish"].GetBool();
+        if (also_publish && m.topic[0] == '$')
+            return problem(400, "field 'topic': topics starting with '$' are the broker's own");
+        if (also_publish && ctx.outbox == nullptr)
+            return problem(503, "publishing is not available here");
+    }
     Result<PgPool::Lease> lease = ctx.pool.acquire(std::chrono::seconds(5));
     if (!lease.is_ok())
         return database_unavailable(lease.status());
@@ -100,11 +111,25 @@ Response post_message(ApiContext& ctx, Request& request, const Principal& princi
                                        ctx.config.store_json, id, received_us);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
+    bool published = false;
+    if (also_publish) {
+        // Stored already (above), so the broker only delivers it.
+        OutgoingMessage out;
+        out.topic = m.topic;
+        out.payload = m.payload;
+        out.qos = m.qos;
+        out.retain = m.retain;
+        out.store = false;
+        std::optional<uint64_t> ticket = ctx.outbox->push(std::move(out));
+        published = ticket && ctx.outbox->wait_published(*ticket, std::chrono::seconds(5));
+    }
     rapidjson::StringBuffer out;
     JsonWriter w(out);
     w.StartObject();
     w.Key("id");
     w.Int64(id);
+    w.Key("published");
+    w.Bool(published);
     w.Key("topic");
     write_string(w, m.topic);
     w.Key("received_at");

@@ -110,6 +110,8 @@ void publish_from_outbox(culex::Platform& platform, const culex::OutgoingMessage
                              mosquitto_strerror(rc));
         return;
     }
+    if (!m.store)
+        return;
     culex::IncomingPublish stored;
     stored.topic = m.topic;
     stored.payload = m.payload;

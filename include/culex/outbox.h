@@ -34,6 +34,8 @@ struct OutgoingMessage {
     // for what plugins publish, so the plugin stores it itself).
     std::string client_id;
     std::optional<std::string> username;
+    // False when the message is already stored (an API insert that is also published).
+    bool store = true;
 };
 
 class BrokerOutbox {
