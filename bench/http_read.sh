@@ -8,32 +8,13 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 pool=${2:-4}
 source bench/lib.sh
-trap 'kill $broker_pid 2>/dev/null || true; cleanup' EXIT
+trap cleanup EXIT
 build_release
 start_cluster
-
-http_port=$(free_port)
-mqtt_port=$(free_port)
-token=bench-admin-token-0123456789
-cat >"$work/mosquitto.conf" <<CONF
-listener $mqtt_port 127.0.0.1
-allow_anonymous true
-plugin $work/culex.so
-plugin_opt_db_conninfo $conninfo
-plugin_opt_broker_id bench
-plugin_opt_http_listen 127.0.0.1:$http_port
-plugin_opt_http_db_connections $pool
-plugin_opt_admin_token $token
-CONF
-mosquitto -c "$work/mosquitto.conf" 2>"$work/broker.log" &
-broker_pid=$!
-for _ in $(seq 300); do
-  [ "$(psql_q "SELECT to_regclass('culex.api_tokens') IS NOT NULL" 2>/dev/null)" = t ] && break
-  sleep 0.1
-done
-
+start_api_broker "plugin_opt_broker_id bench\nplugin_opt_http_db_connections $pool"
 echo "== loading 5,000,000 rows over 1,000 topics"
 start=$(date +%s)
+psql_q "INSERT INTO culex.brokers (name) VALUES ('bench') ON CONFLICT DO NOTHING" >/dev/null
 psql_q "INSERT INTO culex.topics (name) SELECT 'bench/t' || lpad(i::text, 4, '0') FROM generate_series(0, 999) i" >/dev/null
 psql_q "INSERT INTO culex.message_store (topic_id, payload, payload_json, qos, retain, client_id, broker_id, seq, received_at)
   SELECT t.id, convert_to(j::text, 'UTF8'), j, 0, false, 'bench-device', b.id, g,

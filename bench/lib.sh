@@ -48,7 +48,41 @@ stop_cluster() {
   fi
 }
 
-cleanup() { stop_cluster; rm -rf "$work"; }
+cleanup() {
+  if [ -n "${api_broker_pid:-}" ]; then kill "$api_broker_pid" 2>/dev/null || true; fi
+  stop_cluster
+  rm -rf "$work"
+}
+
+# Starts mosquitto with culex and the HTTP API in the background and waits for the API.
+# Sets mqtt_port, http_port, token and api_broker_pid; $1 = extra plugin option lines.
+start_api_broker() {
+  mqtt_port=$(free_port)
+  http_port=$(free_port)
+  token=bench-admin-token-0123456789
+  {
+    echo "listener $mqtt_port 127.0.0.1"
+    echo "allow_anonymous true"
+    echo "plugin $work/culex.so"
+    echo "plugin_opt_db_conninfo $conninfo"
+    echo "plugin_opt_http_listen 127.0.0.1:$http_port"
+    echo "plugin_opt_admin_token $token"
+    if [ -n "${1:-}" ]; then printf '%b\n' "$1"; fi
+  } >"$work/mosquitto-api.conf"
+  mosquitto -c "$work/mosquitto-api.conf" 2>"$work/broker-api.log" &
+  api_broker_pid=$!
+  for _ in $(seq 300); do
+    # The braces confine the 2>/dev/null; the exec keeps fd 3 open in this shell.
+    if { exec 3<>"/dev/tcp/127.0.0.1/$http_port"; } 2>/dev/null; then
+      printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3
+      if head -n 1 <&3 | grep -q ' 200 '; then exec 3<&-; return 0; fi
+      exec 3<&-
+    fi
+    sleep 0.1
+  done
+  echo "the broker's API did not come up; see $work/broker-api.log" >&2
+  return 1
+}
 
 run_broker() {  # $1 = with|without; $2 = extra plugin option lines; rest = load arguments
   local mode=$1 extra=$2; shift 2

@@ -7,23 +7,10 @@ cd "$(dirname "$0")/.."
 count=${1:-2000}
 gap=${2:-20}
 source bench/lib.sh
-trap 'kill $broker_pid 2>/dev/null || true; cleanup' EXIT
+trap cleanup EXIT
 build_release
 start_cluster
-http_port=$(free_port)
-mqtt_port=$(free_port)
-token=bench-admin-token-0123456789
-cat >"$work/mosquitto.conf" <<CONF
-listener $mqtt_port 127.0.0.1
-allow_anonymous true
-plugin $work/culex.so
-plugin_opt_db_conninfo $conninfo
-plugin_opt_http_listen 127.0.0.1:$http_port
-plugin_opt_admin_token $token
-CONF
-mosquitto -c "$work/mosquitto.conf" 2>"$work/broker.log" &
-broker_pid=$!
-for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$http_port") 2>/dev/null && break; sleep 0.1; done
+start_api_broker ""
 echo "--- $count HTTP publishes, one at a time, ${gap} ms apart"
 build-release/bench/publish_latency --http-port "$http_port" --mqtt-port "$mqtt_port" \
   --token "$token" --count "$count" --gap-ms "$gap"

@@ -103,6 +103,41 @@ bool parse_json_object(const Request& request, std::initializer_list<std::string
     return true;
 }
 
+bool read_message_fields(const rapidjson::Document& doc, std::string& payload, int& qos,
+                         bool& retain, Response& error) {
+    auto fail = [&error](const char* detail) {
+        error = problem(400, detail);
+        return false;
+    };
+    const bool has_text = doc.HasMember("payload");
+    if (has_text == doc.HasMember("payload_base64"))
+        return fail("give exactly one of 'payload' (text) and 'payload_base64'");
+    if (has_text) {
+        if (!doc["payload"].IsString())
+            return fail("field 'payload' must be a string; use 'payload_base64' for bytes");
+        payload.assign(doc["payload"].GetString(), doc["payload"].GetStringLength());
+    } else {
+        const auto& v = doc["payload_base64"];
+        std::optional<std::string> bytes =
+            v.IsString() ? base64_decode({v.GetString(), v.GetStringLength()}) : std::nullopt;
+        if (!bytes)
+            return fail("field 'payload_base64' must be base64 text (RFC 4648, padded)");
+        payload = std::move(*bytes);
+    }
+    if (doc.HasMember("qos")) {
+        const auto& v = doc["qos"];
+        if (!v.IsInt() || v.GetInt() < 0 || v.GetInt() > 2)
+            return fail("field 'qos' must be 0, 1 or 2");
+        qos = v.GetInt();
+    }
+    if (doc.HasMember("retain")) {
+        if (!doc["retain"].IsBool())
+            return fail("field 'retain' must be true or false");
+        retain = doc["retain"].GetBool();
+    }
+    return true;
+}
+
 void write_page_end(JsonWriter& w, bool has_more, const std::string& next_cursor) {
     w.EndArray();
     w.Key("has_more");

@@ -42,6 +42,12 @@ Response database_unavailable(const Status& why);
 bool parse_json_object(const Request& request, std::initializer_list<std::string_view> fields,
                        rapidjson::Document& doc, Response& error);
 
+// The message fields shared by inserts and publishes: exactly one of `payload` (text) and
+// `payload_base64` (bytes), and `qos` (0-2) and `retain` when present (left as they are
+// otherwise). False with `error` set (400) on bad input.
+bool read_message_fields(const rapidjson::Document& doc, std::string& payload, int& qos,
+                         bool& retain, Response& error);
+
 // Ends a page: closes the `items` array, writes has_more and next_cursor (null when there
 // is no more) and closes the object.
 void write_page_end(JsonWriter& w, bool has_more, const std::string& next_cursor);

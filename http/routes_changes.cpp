@@ -1,6 +1,5 @@
 // Changes to stored messages: insert (D4), soft delete of one, a series or by conditions
 // (D5-D7), and purge of soft-deleted rows.
-#include "base64.h"
 #include "json_out.h"
 #include "problem.h"
 #include "routes.h"
@@ -26,33 +25,8 @@ bool read_new_message(const rapidjson::Document& doc, NewMessage& m, Response& e
     m.topic.assign(doc["topic"].GetString(), doc["topic"].GetStringLength());
     if (Status valid = validate_topic_name(m.topic); !valid.is_ok())
         return fail("field 'topic': " + valid.message());
-    const bool has_text = doc.HasMember("payload");
-    const bool has_base64 = doc.HasMember("payload_base64");
-    if (has_text == has_base64)
-        return fail("give exactly one of 'payload' (text) and 'payload_base64'");
-    if (has_text) {
-        if (!doc["payload"].IsString())
-            return fail("field 'payload' must be a string; use 'payload_base64' for bytes");
-        m.payload.assign(doc["payload"].GetString(), doc["payload"].GetStringLength());
-    } else {
-        const auto& v = doc["payload_base64"];
-        std::optional<std::string> bytes =
-            v.IsString() ? base64_decode({v.GetString(), v.GetStringLength()}) : std::nullopt;
-        if (!bytes)
-            return fail("field 'payload_base64' must be base64 text (RFC 4648, padded)");
-        m.payload = std::move(*bytes);
-    }
-    if (doc.HasMember("qos")) {
-        const auto& v = doc["qos"];
-        if (!v.IsInt() || v.GetInt() < 0 || v.GetInt() > 2)
-            return fail("field 'qos' must be 0, 1 or 2");
-        m.qos = v.GetInt();
-    }
-    if (doc.HasMember("retain")) {
-        if (!doc["retain"].IsBool())
-            return fail("field 'retain' must be true or false");
-        m.retain = doc["retain"].GetBool();
-    }
+    if (!read_message_fields(doc, m.payload, m.qos, m.retain, error))
+        return false;
     if (doc.HasMember("time")) {
         const auto& v = doc["time"];
         std::optional<int64_t> us;

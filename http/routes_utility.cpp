@@ -5,7 +5,6 @@
 
 #include <stdexcept>
 
-#include "base64.h"
 #include "culex/clock.h"
 #include "json_out.h"
 #include "problem.h"
@@ -77,31 +76,8 @@ Response post_publish(ApiContext& ctx, Request& request, const Principal& princi
     m.topic.assign(doc["topic"].GetString(), doc["topic"].GetStringLength());
     if (std::optional<Response> denied = check_publish_topic(principal, m.topic))
         return *denied;
-    const bool has_text = doc.HasMember("payload");
-    if (has_text == doc.HasMember("payload_base64"))
-        return problem(400, "give exactly one of 'payload' (text) and 'payload_base64'");
-    if (has_text) {
-        if (!doc["payload"].IsString())
-            return problem(400, "field 'payload' must be a string; use 'payload_base64' for bytes");
-        m.payload.assign(doc["payload"].GetString(), doc["payload"].GetStringLength());
-    } else {
-        const auto& v = doc["payload_base64"];
-        std::optional<std::string> bytes =
-            v.IsString() ? base64_decode({v.GetString(), v.GetStringLength()}) : std::nullopt;
-        if (!bytes)
-            return problem(400, "field 'payload_base64' must be base64 text (RFC 4648, padded)");
-        m.payload = std::move(*bytes);
-    }
-    if (doc.HasMember("qos")) {
-        if (!doc["qos"].IsInt() || doc["qos"].GetInt() < 0 || doc["qos"].GetInt() > 2)
-            return problem(400, "field 'qos' must be 0, 1 or 2");
-        m.qos = doc["qos"].GetInt();
-    }
-    if (doc.HasMember("retain")) {
-        if (!doc["retain"].IsBool())
-            return problem(400, "field 'retain' must be true or false");
-        m.retain = doc["retain"].GetBool();
-    }
+    if (!read_message_fields(doc, m.payload, m.qos, m.retain, error))
+        return error;
     if (doc.HasMember("user_properties")) {
         const auto& props = doc["user_properties"];
         if (!props.IsObject() || props.MemberCount() > 100)

@@ -18,6 +18,7 @@
 #include "culex/clock.h"
 #include "http/base64.h"
 #include "http/time_text.h"
+#include "support/api_broker.h"
 #include "support/fixture.h"
 #include "support/http_client.h"
 
@@ -102,26 +103,10 @@ class Subscriber {
     std::vector<Received> received_;
 };
 
-struct BridgeBroker {
-    std::string db = cluster().create_database();
-    int http_port = free_port();
-    std::string base = "http://127.0.0.1:" + std::to_string(http_port);
-    BrokerProcess broker{
-        plugin_opts_for(db, {{"http_listen", "127.0.0.1:" + std::to_string(http_port)},
-                             {"admin_token", kToken},
-                             {"timestamp_topic", "clock/now"},
-                             {"timestamp_interval", "1"},
-                             {"stream_max_queue", "50"}})};
-    BridgeBroker() {
-        REQUIRE(broker.wait_ready());
-        HttpClient probe(base);
-        REQUIRE(wait_until([&] { return probe.get("/readyz").status == 200; },
-                           std::chrono::seconds(30)));
-    }
-};
-
-BridgeBroker& bridge() {
-    static BridgeBroker instance;
+ApiBroker& bridge() {
+    static ApiBroker instance(kToken, {{"timestamp_topic", "clock/now"},
+                                       {"timestamp_interval", "1"},
+                                       {"stream_max_queue", "50"}});
     return instance;
 }
 
@@ -187,18 +172,10 @@ class StreamReader {
     std::thread thread_;
 };
 
-rapidjson::Document json(const HttpReply& reply) {
-    rapidjson::Document doc;
-    doc.Parse(reply.body.c_str(), reply.body.size());
-    INFO(reply.body);
-    REQUIRE_FALSE(doc.HasParseError());
-    return doc;
-}
-
 }  // namespace
 
 TEST_CASE("HTTP publish reaches MQTT subscribers with its properties and is stored", "[bridge]") {
-    BridgeBroker& b = bridge();
+    ApiBroker& b = bridge();
     HttpClient http(b.base, kToken);
     Subscriber sub(b.broker.port(), "bridge/#");
     HttpReply r = http.post_json("/api/v1/publish", R"({"topic": "bridge/a", "payload": "hello",
@@ -239,7 +216,7 @@ TEST_CASE("HTTP publish reaches MQTT subscribers with its properties and is stor
 }
 
 TEST_CASE("an API insert can also be published; it is stored once", "[bridge]") {
-    BridgeBroker& b = bridge();
+    ApiBroker& b = bridge();
     HttpClient http(b.base, kToken);
     Subscriber sub(b.broker.port(), "insert/#");
     HttpReply r = http.post_json("/api/v1/messages",
@@ -268,7 +245,7 @@ TEST_CASE("an API insert can also be published; it is stored once", "[bridge]") 
 }
 
 TEST_CASE("HTTP publish refuses bad input", "[bridge]") {
-    BridgeBroker& b = bridge();
+    ApiBroker& b = bridge();
     HttpClient http(b.base, kToken);
     for (const std::string& body : std::vector<std::string>{
              R"({"topic": "a/+", "payload": "x"})", R"({"topic": "a/#", "payload": "x"})",
@@ -307,7 +284,7 @@ TEST_CASE("HTTP publish refuses bad input", "[bridge]") {
 }
 
 TEST_CASE("timestamps arrive at the configured interval, and on demand", "[bridge]") {
-    BridgeBroker& b = bridge();
+    ApiBroker& b = bridge();
     Subscriber sub(b.broker.port(), "clock/now");
     REQUIRE(wait_until([&] { return sub.count() >= 3; }, std::chrono::seconds(10)));
     std::vector<Received> ticks = sub.received();
@@ -390,7 +367,7 @@ TEST_CASE("time, random values and UUIDs", "[bridge]") {
 }
 
 TEST_CASE("the live stream delivers in order and resumes with Last-Event-ID", "[bridge][stream]") {
-    BridgeBroker& b = bridge();
+    ApiBroker& b = bridge();
     const std::string url = b.base + "/api/v1/stream?filter=stream%2F%23";
     MqttClient device(b.broker.port(), "stream-device");
     std::string last_seen;
@@ -434,7 +411,7 @@ TEST_CASE("the live stream delivers in order and resumes with Last-Event-ID", "[
 }
 
 TEST_CASE("a live-stream client that falls behind is cut off, memory bounded", "[bridge][stream]") {
-    BridgeBroker& b = bridge();
+    ApiBroker& b = bridge();
     // A client that sends its request and then does not read.
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};

@@ -12,6 +12,7 @@
 
 #include "http/base64.h"
 #include "storage/topic_filter.h"
+#include "support/api_broker.h"
 #include "support/fixture.h"
 #include "support/http_client.h"
 
@@ -22,32 +23,9 @@ namespace {
 constexpr const char* kAdminToken = "test-admin-token-0123456789";
 
 // One broker with the API for the whole binary; each test case uses its own topics.
-struct ApiBroker {
-    std::string db = cluster().create_database();
-    int http_port = free_port();
-    std::string base = "http://127.0.0.1:" + std::to_string(http_port);
-    BrokerProcess broker{plugin_opts_for(
-        db,
-        {{"http_listen", "127.0.0.1:" + std::to_string(http_port)}, {"admin_token", kAdminToken}})};
-    ApiBroker() {
-        REQUIRE(broker.wait_ready());
-        HttpClient probe(base);
-        REQUIRE(wait_until([&] { return probe.get("/readyz").status == 200; },
-                           std::chrono::seconds(30)));
-    }
-};
-
 ApiBroker& api() {
-    static ApiBroker instance;
+    static ApiBroker instance(kAdminToken);
     return instance;
-}
-
-rapidjson::Document json(const HttpReply& reply) {
-    rapidjson::Document doc;
-    doc.Parse(reply.body.c_str(), reply.body.size());
-    INFO(reply.body);
-    REQUIRE_FALSE(doc.HasParseError());
-    return doc;
 }
 
 // A problem+json answer with this status and a detail.
