@@ -138,7 +138,7 @@ AuthResult Authenticator::authenticate(std::string_view header) {
             return result;
         }
     }
-    Result<PgPool::Lease> lease = pool_.acquire(std::chrono::seconds(5));
+    Result<PgPool::Lease> lease = pool_.acquire(kConnectionWait);
     if (!lease.is_ok()) {
         result.status = 503;
         result.detail = "cannot check the token now: " + lease.status().message();

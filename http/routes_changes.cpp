@@ -76,7 +76,7 @@ Response post_message(ApiContext& ctx, Request& request, const Principal& princi
         if (also_publish && ctx.outbox == nullptr)
             return problem(503, "publishing is not available here");
     }
-    Result<PgPool::Lease> lease = ctx.pool.acquire(std::chrono::seconds(5));
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
     if (!lease.is_ok())
         return database_unavailable(lease.status());
     int64_t id = 0;
@@ -135,7 +135,7 @@ Response change_one(ApiContext& ctx, Request& request, const Principal& principa
     std::optional<int64_t> id = parse_record_id(request.path_params[0]);
     if (!id)
         return problem(400, "a record id is a positive integer");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(std::chrono::seconds(5));
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
     if (!lease.is_ok())
         return database_unavailable(lease.status());
     std::optional<std::string> topic;
@@ -184,7 +184,7 @@ Response change_many(ApiContext& ctx, Request& request, const Principal& princip
         return *denied;
     if (!selection.topic && !selection.filter)
         selection.filter = "#";
-    Result<PgPool::Lease> lease = ctx.pool.acquire(std::chrono::seconds(5));
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
     if (!lease.is_ok())
         return database_unavailable(lease.status());
     ChangeCount count;

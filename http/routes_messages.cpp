@@ -87,7 +87,7 @@ Response get_one(ApiContext& ctx, Request& request, const Principal& principal, 
     std::optional<int64_t> id = parse_record_id(request.path_params[0]);
     if (!id)
         return problem(400, "a record id is a positive integer");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(std::chrono::seconds(5));
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
     if (!lease.is_ok())
         return database_unavailable(lease.status());
     std::optional<StoredMessage> found;
@@ -131,7 +131,7 @@ Response get_series(ApiContext& ctx, Request& request, const Principal& principa
         return *denied;
     if (!selection.topic && !selection.filter)
         selection.filter = "#";
-    Result<PgPool::Lease> lease = ctx.pool.acquire(std::chrono::seconds(5));
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
     if (!lease.is_ok())
         return database_unavailable(lease.status());
     std::vector<StoredMessage> rows;
@@ -189,7 +189,7 @@ Response get_aggregate(ApiContext& ctx, Request& request, const Principal& princ
     const int64_t end_us = selection.before_us.value_or(std::max(now_us, *selection.after_us));
     if ((end_us - *selection.after_us) / *bucket_us > kMaxBuckets)
         return problem(400, "at most 10000 buckets: widen 'bucket' or narrow the time range");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(std::chrono::seconds(5));
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
     if (!lease.is_ok())
         return database_unavailable(lease.status());
     std::vector<AggregateBucket> buckets;
@@ -257,7 +257,7 @@ Response get_topics(ApiContext& ctx, Request& request, const Principal& principa
         return bad_request(done);
     if (std::optional<Response> denied = check_topic_access(principal, selection))
         return *denied;
-    Result<PgPool::Lease> lease = ctx.pool.acquire(std::chrono::seconds(5));
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
     if (!lease.is_ok())
         return database_unavailable(lease.status());
     std::vector<TopicSummary> topics;

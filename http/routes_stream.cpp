@@ -82,7 +82,7 @@ void run_stream(ApiContext& ctx, const std::string& filter, std::optional<Positi
                    std::chrono::steady_clock::now() < deadline)
                 std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
-        Result<PgPool::Lease> lease = ctx.pool.acquire(std::chrono::seconds(5));
+        Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
         std::vector<Message> missed;
         PgOutcome read = lease.is_ok()
                              ? read_arrivals_after(lease.value().db(), ctx.config.broker_id, filter,

@@ -91,7 +91,7 @@ Response create(ApiContext& ctx, Request& request) {
         token.topic_filters = {"#"};
     }
     const std::string secret = Authenticator::new_token();
-    Result<PgPool::Lease> lease = ctx.pool.acquire(std::chrono::seconds(5));
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
     if (!lease.is_ok())
         return database_unavailable(lease.status());
     ApiToken created;
@@ -110,7 +110,7 @@ Response create(ApiContext& ctx, Request& request) {
 Response list(ApiContext& ctx, Request& request) {
     if (!request.query.empty())
         return problem(400, "this endpoint takes no query parameters");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(std::chrono::seconds(5));
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
     if (!lease.is_ok())
         return database_unavailable(lease.status());
     std::vector<ApiToken> tokens;
@@ -132,7 +132,7 @@ Response list(ApiContext& ctx, Request& request) {
 Response revoke(ApiContext& ctx, Request& request) {
     if (!request.query.empty())
         return problem(400, "this endpoint takes no query parameters");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(std::chrono::seconds(5));
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
     if (!lease.is_ok())
         return database_unavailable(lease.status());
     bool revoked = false;

@@ -19,6 +19,10 @@
 
 namespace culex {
 
+// How long an API request waits for a free connection before it is answered 503
+// (docs/configuration.md, http_db_connections).
+inline constexpr std::chrono::seconds kConnectionWait{5};
+
 class PgPool {
   public:
     PgPool(std::string conninfo, size_t size);
