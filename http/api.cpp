@@ -17,6 +17,8 @@ Api::Api(ApiContext ctx) : ctx_(std::move(ctx)) {
     add_token_routes(router_, ctx_);
     add_utility_routes(router_, ctx_);
     add_stream_routes(router_, ctx_);
+    add_rule_routes(router_, ctx_);
+    add_delivery_routes(router_, ctx_);
 }
 
 Response Api::handle(Request& request) {

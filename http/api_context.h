@@ -10,6 +10,8 @@
 #include "culex/log.h"
 #include "culex/outbox.h"
 #include "live_feed.h"
+#include "notify/notify_stats.h"
+#include "notify/target_policy.h"
 #include "storage/ingest_stats.h"
 #include "storage/pg_pool.h"
 
@@ -27,6 +29,12 @@ struct ApiContext {
     BrokerOutbox* outbox = nullptr;
     // Messages as they arrive, for the live stream; absent without a broker.
     LiveFeed* live = nullptr;
+    // Where webhooks may go, for checking rule definitions.
+    const TargetPolicy* policy = nullptr;
+    // Rule and delivery counters for /metrics; absent when rules are off.
+    const NotifyStats* notify = nullptr;
+    // Tells the dispatcher that deliveries were queued (e-mail, SMS); may be empty.
+    std::function<void()> wake_deliveries;
 };
 
 }  // namespace culex

@@ -22,6 +22,9 @@ void add_token_routes(Router& router, ApiContext& ctx);    // token administrati
 void add_utility_routes(Router& router, ApiContext& ctx);
 // the live stream (Server-Sent Events)
 void add_stream_routes(Router& router, ApiContext& ctx);
+void add_rule_routes(Router& router, ApiContext& ctx);      // rules (M7)
+// e-mail (M5), SMS (M6) and the delivery outbox
+void add_delivery_routes(Router& router, ApiContext& ctx);
 
 // The record id in a path segment, or nullopt when it is not a positive integer.
 std::optional<int64_t> parse_record_id(const std::string& segment);

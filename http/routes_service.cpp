@@ -68,6 +68,48 @@ Response metrics_page(ApiContext& ctx, const HttpMetrics& http) {
                           "Time to COPY and commit one batch.");
         prometheus_histogram(out, "culex_commit_seconds", {}, s.commit_seconds.snapshot());
     }
+    if (ctx.notify != nullptr) {
+        const NotifyStats& n = *ctx.notify;
+        auto counter = [&out](const char* name, const char* help, uint64_t value) {
+            prometheus_header(out, name, "counter", help);
+            prometheus_sample(out, name, {}, static_cast<double>(value));
+        };
+        prometheus_header(out, "culex_rules_loaded", "gauge", "Enabled rules this broker matches.");
+        prometheus_sample(out, "culex_rules_loaded", {}, static_cast<double>(n.rules_loaded));
+        prometheus_header(out, "culex_rules_invalid", "gauge",
+                          "Stored rules skipped because they no longer parse.");
+        prometheus_sample(out, "culex_rules_invalid", {}, static_cast<double>(n.rules_invalid));
+        counter("culex_rule_matches_total", "Stored messages that matched at least one rule.",
+                n.messages_matched);
+        counter("culex_rule_match_dropped_total",
+                "Stored messages never matched: the matcher's queue was full.", n.match_dropped);
+        prometheus_header(out, "culex_rule_match_queue_depth", "gauge",
+                          "Stored messages waiting to be matched.");
+        prometheus_sample(out, "culex_rule_match_queue_depth", {},
+                          static_cast<double>(n.match_queue_depth));
+        counter("culex_deliveries_queued_total", "Deliveries this broker queued.",
+                n.deliveries_queued);
+        counter("culex_delivery_attempts_total", "Send attempts this broker started.", n.attempts);
+        counter("culex_delivery_failed_attempts_total", "Send attempts that failed.",
+                n.failed_attempts);
+        counter("culex_deliveries_delivered_total", "Deliveries this broker completed.",
+                n.delivered);
+        counter("culex_deliveries_dead_total", "Deliveries this broker gave up on.", n.dead);
+        counter("culex_delivery_database_errors_total",
+                "Failed statements of the matcher and dispatcher.", n.db_errors);
+        prometheus_header(
+            out, "culex_deliveries", "gauge",
+            "Deliveries in the database by state (every broker's), refreshed every 5 s.");
+        const std::pair<const char*, int64_t> states[] = {{"pending", n.state_pending},
+                                                          {"sending", n.state_sending},
+                                                          {"delivered", n.state_delivered},
+                                                          {"dead", n.state_dead}};
+        for (const auto& [state, count] : states) {
+            if (count >= 0)
+                prometheus_sample(out, "culex_deliveries", {{"state", state}},
+                                  static_cast<double>(count));
+        }
+    }
     http.render(out);
     Response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";

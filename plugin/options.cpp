@@ -13,6 +13,8 @@
 #include <set>
 #include <string_view>
 
+#include "notify/rule.h"
+#include "notify/target_policy.h"
 #include "storage/pg_connection.h"
 #include "storage/topic_filter.h"
 
@@ -162,6 +164,39 @@ Status read_admin_token_file(const std::string& key, const std::string& path, st
 
 using Setter = std::function<Status(const std::string& key, const std::string& value, Config&)>;
 
+// Printable text without spaces, as credentials and account ids are.
+Setter text_option(std::string Config::*field) {
+    return [=](const std::string& key, const std::string& value, Config& c) {
+        if (value.empty() || value.size() > 1024)
+            return bad(key, "expected 1 to 1024 characters");
+        for (unsigned char ch : value) {
+            if (ch < ' ' || ch == 0x7f)
+                return bad(key, "control characters are not allowed");
+        }
+        c.*field = value;
+        return Status::ok();
+    };
+}
+
+// The first line of a file, for secrets that should not sit in mosquitto.conf.
+Status read_secret_file(const std::string& key, const std::string& path, std::string& out) {
+    std::ifstream file(path);
+    std::string line;
+    if (!file || !std::getline(file, line) || trim(line).empty())
+        return bad(key, "cannot read a secret from the first line of '" + path + "'");
+    out = trim(line);
+    return Status::ok();
+}
+
+Status parse_target(const std::string& key, const std::string& value,
+                    std::vector<std::string>& out) {
+    Result<TargetPolicy> valid = TargetPolicy::parse({value}, {});
+    if (!valid.is_ok())
+        return bad(key, valid.status().message());
+    out.push_back(value);
+    return Status::ok();
+}
+
 template <typename Field>
 Setter integer(Field Config::*field, int64_t min, int64_t max) {
     return [=](const std::string& key, const std::string& value, Config& c) {
@@ -245,17 +280,74 @@ const std::map<std::string, Setter>& setters() {
              return Status::ok();
          }},
         {"timestamp_interval", integer(&Config::timestamp_interval, 0, 86400)},
-        {"admin_token_file",
+        {"rules", [](const std::string& key, const std::string& value,
+                     Config& c) { return parse_bool(key, value, c.rules); }},
+        {"rules_queue_capacity", integer(&Config::rules_queue_capacity, 1000, 100000000)},
+        {"delivery_allow", [](const std::string& key, const std::string& value,
+                              Config& c) { return parse_target(key, value, c.delivery_allow); }},
+        {"delivery_deny", [](const std::string& key, const std::string& value,
+                             Config& c) { return parse_target(key, value, c.delivery_deny); }},
+        {"delivery_concurrency", integer(&Config::delivery_concurrency, 1, 1000)},
+        {"delivery_per_target", integer(&Config::delivery_per_target, 1, 1000)},
+        {"delivery_timeout_ms", integer(&Config::delivery_timeout_ms, 100, 600000)},
+        {"delivery_max_attempts", integer(&Config::delivery_max_attempts, 1, 100)},
+        {"delivery_retry_initial_ms", integer(&Config::delivery_retry_initial_ms, 10, 3600000)},
+        {"delivery_retry_max_ms", integer(&Config::delivery_retry_max_ms, 10, 86400000)},
+        {"delivery_retention", integer(&Config::delivery_retention_s, 60, 3650L * 86400)},
+        {"delivery_ca_file",
          [](const std::string& key, const std::string& value, Config& c) {
-             return read_admin_token_file(key, value, c.admin_token);
+             return parse_readable_file(key, value, c.delivery_ca_file);
          }},
+        {"smtp_url",
+         [](const std::string& key, const std::string& value, Config& c) {
+             if (value.rfind("smtp://", 0) != 0 && value.rfind("smtps://", 0) != 0)
+                 return bad(key, "expected smtp://host[:port] or smtps://host[:port], got '" +
+                                     value + "'");
+             c.smtp_url = value;
+             return Status::ok();
+         }},
+        {"smtp_username", text_option(&Config::smtp_username)},
+        {"smtp_password", text_option(&Config::smtp_password)},
+        {"smtp_password_file",
+         [](const std::string& key, const std::string& value, Config& c) {
+             return read_secret_file(key, value, c.smtp_password);
+         }},
+        {"smtp_from",
+         [](const std::string& key, const std::string& value, Config& c) {
+             Status valid = validate_email_address(value);
+             if (!valid.is_ok())
+                 return bad(key, valid.message());
+             c.smtp_from = value;
+             return Status::ok();
+         }},
+        {"smtp_starttls", [](const std::string& key, const std::string& value,
+                             Config& c) { return parse_bool(key, value, c.smtp_starttls); }},
+        {"sms_url",
+         [](const std::string& key, const std::string& value, Config& c) {
+             if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0)
+                 return bad(key, "expected an http:// or https:// base URL, got '" + value + "'");
+             c.sms_url = value;
+             while (!c.sms_url.empty() && c.sms_url.back() == '/')
+                 c.sms_url.pop_back();
+             return Status::ok();
+         }},
+        {"sms_account_sid", text_option(&Config::sms_account_sid)},
+        {"sms_auth_token", text_option(&Config::sms_auth_token)},
+        {"sms_auth_token_file",
+         [](const std::string& key, const std::string& value,
+            Config& c) { return read_secret_file(key, value, c.sms_auth_token); }},
+        {"sms_from", text_option(&Config::sms_from)},
+        {"admin_token_file",
+         [](const std::string& key, const std::string& value,
+            Config& c) { return read_admin_token_file(key, value, c.admin_token); }},
     };
     return kSetters;
 }
 
 // Options that may be given on several lines, one value per line.
 bool is_list_option(const std::string& key) {
-    return key == "store_topics" || key == "exclude_topics";
+    return key == "store_topics" || key == "exclude_topics" || key == "delivery_allow" ||
+           key == "delivery_deny";
 }
 
 }  // namespace
@@ -293,6 +385,15 @@ Result<Config> parse_options(const std::vector<PluginOption>& options,
         return bad(config.http_tls_cert.empty() ? "http_tls_cert" : "http_tls_key",
                    "HTTPS needs both http_tls_cert and http_tls_key");
     }
+    for (const char* secret : {"smtp_password", "sms_auth_token"}) {
+        if (seen.count(secret) != 0 && seen.count(std::string(secret) + "_file") != 0)
+            return bad(std::string(secret) + "_file",
+                       std::string("give ") + secret + " or " + secret + "_file, not both");
+    }
+    if (config.delivery_retry_max_ms < config.delivery_retry_initial_ms)
+        return bad("delivery_retry_max_ms", "must not be below delivery_retry_initial_ms");
+    if (config.delivery_per_target > config.delivery_concurrency)
+        return bad("delivery_per_target", "must not be above delivery_concurrency");
     if (seen.count("spool_threshold") == 0) {
         config.spool_threshold = std::min(config.spool_threshold, config.queue_capacity / 2);
     } else if (config.spool_threshold >= config.queue_capacity) {

@@ -5,13 +5,21 @@
 #include "signal_block.h"
 
 namespace culex {
+namespace {
+
+// How long shutdown lets the matcher turn its last batches into deliveries.
+constexpr std::chrono::milliseconds kMatcherStopWait{3000};
+
+}  // namespace
 
 Platform::Platform(Config config)
     : config_(std::move(config)),
       queue_(config_.queue_capacity, config_.queue_max_bytes),
       selector_(config_.store_topics, config_.exclude_topics),
       intake_(selector_, queue_, stats_, log_),
-      writer_(config_, queue_, log_, stats_) {
+      writer_(config_, queue_, log_, stats_),
+      // Options were checked when parsed, so the lists parse.
+      policy_(TargetPolicy::parse(config_.delivery_allow, config_.delivery_deny).value()) {
     intake_.set_observer([this](const Message& m) { live_.offer(m); });
 }
 
@@ -23,14 +31,28 @@ Status Platform::start() {
     if (!woken.is_ok())
         return woken;
     outbox_.set_waker([this] { waker_.wake(); });
+    // libcurl's global state must be set up before any thread uses it.
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     SignalBlock block;
+    if (config_.rules) {
+        dispatcher_ =
+            std::make_unique<DeliveryDispatcher>(config_, policy_, log_, notify_stats_, &outbox_);
+        matcher_ = std::make_unique<RuleMatcher>(config_, log_, notify_stats_);
+        matcher_->set_on_queued([this] { dispatcher_->wake(); });
+        writer_.set_commit_observer(
+            [this](std::vector<Message>& batch) { matcher_->committed(batch); });
+    }
     if (!config_.http_listen.empty()) {
         api_pool_ = std::make_unique<PgPool>(config_.db_conninfo,
                                              static_cast<size_t>(config_.http_db_connections));
         auth_ = std::make_unique<Authenticator>(*api_pool_, config_.admin_token);
-        api_ = std::make_unique<Api>(ApiContext{config_, *api_pool_, *auth_, log_, &stats_,
-                                                [this] { return writer_.backlog(); }, &outbox_,
-                                                &live_});
+        api_ = std::make_unique<Api>(ApiContext{
+            config_, *api_pool_, *auth_, log_, &stats_, [this] { return writer_.backlog(); },
+            &outbox_, &live_, &policy_, config_.rules ? &notify_stats_ : nullptr,
+            [this] {
+                if (dispatcher_)
+                    dispatcher_->wake();
+            }});
         HttpSettings settings;
         settings.listen = config_.http_listen;
         settings.threads = config_.http_threads;
@@ -43,6 +65,10 @@ Status Platform::start() {
             return served;
     }
     writer_.start();
+    if (config_.rules) {
+        matcher_->start();
+        dispatcher_->start();
+    }
     return Status::ok();
 }
 
@@ -65,6 +91,11 @@ void Platform::stop() {
     if (http_)
         http_->stop();
     uint64_t unwritten = writer_.stop(std::chrono::milliseconds(config_.shutdown_timeout_ms));
+    // After the writer: its last batches still reach the matcher.
+    if (matcher_)
+        matcher_->stop(kMatcherStopWait);
+    if (dispatcher_)
+        dispatcher_->stop();
     if (unwritten > 0) {
         log_.printf(LogLevel::kError,
                     "culex: %" PRIu64

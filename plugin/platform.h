@@ -1,5 +1,6 @@
 // Everything one loaded Culex plugin owns, wired together: config, ingest queue,
-// intake, writer, log queue, counters and, unless http_listen is empty, the HTTP API. Created in
+// intake, writer, log queue, counters, the rule matcher and delivery dispatcher (unless
+// `rules` is off) and, unless http_listen is empty, the HTTP API. Created in
 // mosquitto_plugin_init and destroyed in mosquitto_plugin_cleanup, both on the broker thread. Free
 // of mosquitto headers so it can be tested without a broker.
 #pragma once
@@ -16,6 +17,10 @@
 #include "http/server.h"
 #include "loop_waker.h"
 #include "message_intake.h"
+#include "notify/delivery_dispatcher.h"
+#include "notify/notify_stats.h"
+#include "notify/rule_matcher.h"
+#include "notify/target_policy.h"
 #include "storage/ingest_queue.h"
 #include "storage/ingest_stats.h"
 #include "storage/ingest_writer.h"
@@ -60,6 +65,11 @@ class Platform {
     BrokerOutbox outbox_{10000};
     LiveFeed live_;
     SteadyClock::time_point next_timestamp_{};
+    // Rules and deliveries, unless `rules` is off.
+    NotifyStats notify_stats_;
+    TargetPolicy policy_;
+    std::unique_ptr<DeliveryDispatcher> dispatcher_;
+    std::unique_ptr<RuleMatcher> matcher_;
     // The HTTP API, when enabled; declared in dependency order so they are destroyed
     // server first.
     std::unique_ptr<PgPool> api_pool_;

@@ -126,6 +126,8 @@ void IngestWriter::finish_batch() {
                         stats_.replayed.load());
         }
     }
+    if (commit_observer_)
+        commit_observer_(batch_);
     batch_.clear();
     batch_size_ = 0;
     batch_from_spool_ = false;

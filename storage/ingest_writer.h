@@ -21,6 +21,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -50,6 +51,12 @@ class IngestWriter {
     // Opens spool_dir when configured; call before start(). An error means the
     // directory is unusable (the message names it).
     Status open_spool();
+
+    // Called on the writer thread with each batch just committed; it may take the
+    // messages (the writer clears the vector afterwards). Set before start().
+    void set_commit_observer(std::function<void(std::vector<Message>&)> observer) {
+        commit_observer_ = std::move(observer);
+    }
 
     // Starts the thread. The caller decides the thread's signal mask (it inherits it).
     void start();
@@ -92,6 +99,7 @@ class IngestWriter {
     size_t batch_taken_size_ = 0;    // batch_.size() when taken, before any row-by-row progress
     SteadyClock::time_point last_spool_log_{};
     Backoff backoff_;
+    std::function<void(std::vector<Message>&)> commit_observer_;
 
     std::vector<Message> batch_;               // the batch being written, kept across retries
     std::atomic<size_t> batch_size_{0};        // batch_.size(), readable from other threads

@@ -57,6 +57,38 @@ struct Config {
     // timestamp_interval seconds; 0 turns it off.
     std::string timestamp_topic = "timestamp";
     int64_t timestamp_interval = 0;
+
+    // Rules and deliveries (webhooks, republish, e-mail, SMS); `rules` off disables the
+    // matcher and the dispatcher on this broker.
+    bool rules = true;
+    // Committed messages that may wait for the matcher (while it cannot reach PostgreSQL)
+    // before batches are dropped unmatched.
+    size_t rules_queue_capacity = 200000;
+    // Outgoing webhook targets beyond the default (public addresses only): host names,
+    // `*.domain`, addresses or networks.
+    std::vector<std::string> delivery_allow;
+    std::vector<std::string> delivery_deny;
+    int delivery_concurrency = 16;        // sends in flight at once
+    int delivery_per_target = 4;          // of which to one host:port (or SMTP, or SMS)
+    int64_t delivery_timeout_ms = 10000;  // per attempt, connecting included
+    int delivery_max_attempts = 10;
+    int64_t delivery_retry_initial_ms = 1000;  // doubles per attempt, with jitter
+    int64_t delivery_retry_max_ms = 3600000;
+    int64_t delivery_retention_s = 7 * 86400;  // delivered and dead rows kept this long
+    // PEM bundle to verify HTTPS and SMTP servers with; empty: the system's.
+    std::string delivery_ca_file;
+    // E-mail: smtp://host[:port] (STARTTLS unless smtp_starttls is off) or
+    // smtps://host[:port]; empty: e-mail is not configured.
+    std::string smtp_url;
+    std::string smtp_username;
+    std::string smtp_password;
+    std::string smtp_from;
+    bool smtp_starttls = true;
+    // SMS through the Twilio Messages API or anything speaking its form.
+    std::string sms_url = "https://api.twilio.com";
+    std::string sms_account_sid;
+    std::string sms_auth_token;
+    std::string sms_from;
 };
 
 }  // namespace culex

@@ -1,0 +1,325 @@
+// Rules (write scope, limited to the token's topic filters; all at once: admin): create,
+// read with their recent deliveries, replace, delete, enable and disable.
+#include <map>
+
+#include "delivery_json.h"
+#include "json_out.h"
+#include "notify/rule.h"
+#include "problem.h"
+#include "query_params.h"
+#include "routes.h"
+#include "storage/rule_store.h"
+#include "time_text.h"
+
+namespace culex {
+namespace {
+
+constexpr int kRecentDeliveries = 5;
+
+const TargetPolicy& policy_of(const ApiContext& ctx) {
+    static const TargetPolicy kDefault = TargetPolicy::parse({}, {}).value();
+    return ctx.policy != nullptr ? *ctx.policy : kDefault;
+}
+
+std::optional<Response> no_query(const Request& request) {
+    if (!request.query.empty())
+        return problem(400, "this endpoint takes no query parameters");
+    return std::nullopt;
+}
+
+// A token limited to some topics may manage only rules inside them, and republish only to
+// fixed topics inside them.
+std::optional<Response> check_rule_access(const Principal& principal, const Rule& rule) {
+    if (!principal.may_touch_filter(rule.topic_filter))
+        return problem(
+            403, "this token's topic filters do not cover all of '" + rule.topic_filter + "'");
+    for (const RuleAction& a : rule.actions) {
+        if (a.kind != ActionKind::kRepublish || principal.may_touch_filter("#"))
+            continue;
+        const std::string& topic = a.topic->text();
+        if (topic.find("{{") != std::string::npos || !principal.may_touch_topic(topic))
+            return problem(
+                403, "this token may republish only to fixed topics inside its topic filters");
+    }
+    return std::nullopt;
+}
+
+void write_rule(JsonWriter& w, const RuleRow& r, const std::vector<const DeliveryRow*>& recent) {
+    w.StartObject();
+    w.Key("id");
+    w.Int64(r.id);
+    w.Key("name");
+    write_string(w, r.name);
+    w.Key("enabled");
+    w.Bool(r.enabled);
+    w.Key("topic_filter");
+    write_string(w, r.topic_filter);
+    rapidjson::Document condition;
+    condition.Parse(r.condition_json.data(), r.condition_json.size());
+    for (const char* key : {"where", "contains", "like"}) {
+        if (condition.IsObject() && condition.HasMember(key)) {
+            w.Key(key);
+            condition[key].Accept(w);
+        }
+    }
+    w.Key("actions");
+    w.RawValue(r.actions_json.data(), r.actions_json.size(), rapidjson::kArrayType);
+    w.Key("has_secret");
+    w.Bool(r.secret.has_value());
+    w.Key("created_at");
+    write_string(w, format_rfc3339_us(r.created_us));
+    w.Key("updated_at");
+    write_string(w, format_rfc3339_us(r.updated_us));
+    w.Key("recent_deliveries");
+    w.StartArray();
+    for (const DeliveryRow* d : recent)
+        write_delivery(w, *d);
+    w.EndArray();
+    w.EndObject();
+}
+
+// Rules with their recent deliveries, as a JSON body.
+Response rules_response(ApiContext& ctx, PgPool::Lease& lease, int status,
+                        const std::vector<RuleRow>& rules, bool single) {
+    std::vector<int64_t> ids;
+    for (const RuleRow& r : rules)
+        ids.push_back(r.id);
+    std::vector<DeliveryRow> recent;
+    if (!ids.empty()) {
+        PgOutcome outcome = recent_deliveries(lease.db(), ids, kRecentDeliveries, recent);
+        if (!outcome.ok())
+            return database_failure(ctx, lease, outcome);
+    }
+    std::map<int64_t, std::vector<const DeliveryRow*>> by_rule;
+    for (const DeliveryRow& d : recent)
+        by_rule[*d.rule_id].push_back(&d);
+    rapidjson::StringBuffer out;
+    JsonWriter w(out);
+    if (!single) {
+        w.StartObject();
+        w.Key("items");
+        w.StartArray();
+    }
+    for (const RuleRow& r : rules)
+        write_rule(w, r, by_rule[r.id]);
+    if (!single) {
+        w.EndArray();
+        w.EndObject();
+    }
+    return json_response(status, out);
+}
+
+// The request body as a checked rule; nullopt with `error` set otherwise.
+std::optional<Rule> read_definition(ApiContext& ctx, Request& request, const Principal& principal,
+                                    Response& error) {
+    rapidjson::Document doc;
+    if (!parse_json_object(
+            request,
+            {"name", "enabled", "topic_filter", "where", "contains", "like", "actions", "secret"},
+            doc, error))
+        return std::nullopt;
+    Result<Rule> rule = parse_rule(doc, &policy_of(ctx));
+    if (!rule.is_ok()) {
+        error = problem(400, rule.status().message());
+        return std::nullopt;
+    }
+    if (std::optional<Response> denied = check_rule_access(principal, rule.value())) {
+        error = *denied;
+        return std::nullopt;
+    }
+    return std::move(rule.value());
+}
+
+RuleRow to_row(const Rule& rule) {
+    RuleRow row;
+    row.id = rule.id;
+    row.name = rule.name;
+    row.enabled = rule.enabled;
+    row.topic_filter = rule.topic_filter;
+    row.condition_json = rule.condition_json;
+    row.actions_json = rule.actions_json;
+    row.secret = rule.secret;
+    return row;
+}
+
+// The stored rule `id` when the principal may see it; else the 404 to answer.
+std::optional<RuleRow> find_visible(ApiContext& ctx, PgPool::Lease& lease,
+                                    const Principal& principal, int64_t id, Response& error) {
+    std::optional<RuleRow> row;
+    PgOutcome outcome = get_rule(lease.db(), id, row);
+    if (!outcome.ok()) {
+        error = database_failure(ctx, lease, outcome);
+        return std::nullopt;
+    }
+    if (!row || !principal.may_touch_filter(row->topic_filter)) {
+        error = problem(404, "no rule with id " + std::to_string(id));
+        return std::nullopt;
+    }
+    return row;
+}
+
+Response create(ApiContext& ctx, Request& request, const Principal& principal) {
+    if (auto bad = no_query(request))
+        return *bad;
+    Response error;
+    std::optional<Rule> rule = read_definition(ctx, request, principal, error);
+    if (!rule)
+        return error;
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok())
+        return database_unavailable(lease.status());
+    RuleRow created;
+    PgOutcome outcome = insert_rule(lease.value().db(), to_row(*rule), created);
+    if (outcome.error == PgErrorKind::kBadRow)
+        return problem(409, "a rule named '" + rule->name + "' exists");
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
+    return rules_response(ctx, lease.value(), 201, {created}, true);
+}
+
+Response list(ApiContext& ctx, Request& request, const Principal& principal) {
+    if (auto bad = no_query(request))
+        return *bad;
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok())
+        return database_unavailable(lease.status());
+    std::vector<RuleRow> rules;
+    PgOutcome outcome = list_rules(lease.value().db(), false, rules);
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
+    std::erase_if(rules,
+                  [&](const RuleRow& r) { return !principal.may_touch_filter(r.topic_filter); });
+    return rules_response(ctx, lease.value(), 200, rules, false);
+}
+
+Response get_one(ApiContext& ctx, Request& request, const Principal& principal) {
+    if (auto bad = no_query(request))
+        return *bad;
+    std::optional<int64_t> id = parse_record_id(request.path_params[0]);
+    if (!id)
+        return problem(400, "a rule id is a positive integer");
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok())
+        return database_unavailable(lease.status());
+    Response error;
+    std::optional<RuleRow> row = find_visible(ctx, lease.value(), principal, *id, error);
+    if (!row)
+        return error;
+    return rules_response(ctx, lease.value(), 200, {*row}, true);
+}
+
+Response replace(ApiContext& ctx, Request& request, const Principal& principal) {
+    if (auto bad = no_query(request))
+        return *bad;
+    std::optional<int64_t> id = parse_record_id(request.path_params[0]);
+    if (!id)
+        return problem(400, "a rule id is a positive integer");
+    Response error;
+    std::optional<Rule> rule = read_definition(ctx, request, principal, error);
+    if (!rule)
+        return error;
+    rule->id = *id;
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok())
+        return database_unavailable(lease.status());
+    if (!find_visible(ctx, lease.value(), principal, *id, error))
+        return error;
+    bool found = false;
+    RuleRow updated;
+    PgOutcome outcome = replace_rule(lease.value().db(), to_row(*rule), found, updated);
+    if (outcome.error == PgErrorKind::kBadRow)
+        return problem(409, "a rule named '" + rule->name + "' exists");
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
+    if (!found)
+        return problem(404, "no rule with id " + std::to_string(*id));
+    return rules_response(ctx, lease.value(), 200, {updated}, true);
+}
+
+Response remove(ApiContext& ctx, Request& request, const Principal& principal) {
+    if (auto bad = no_query(request))
+        return *bad;
+    std::optional<int64_t> id = parse_record_id(request.path_params[0]);
+    if (!id)
+        return problem(400, "a rule id is a positive integer");
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok())
+        return database_unavailable(lease.status());
+    Response error;
+    if (!find_visible(ctx, lease.value(), principal, *id, error))
+        return error;
+    bool found = false;
+    PgOutcome outcome = delete_rule(lease.value().db(), *id, found);
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
+    if (!found)
+        return problem(404, "no rule with id " + std::to_string(*id));
+    Response done;
+    done.status = 204;
+    done.content_type.clear();
+    return done;
+}
+
+// Enables or disables rule {id}, or every rule when the path has no id.
+Response set_enabled(ApiContext& ctx, Request& request, const Principal& principal, bool enabled,
+                     bool all) {
+    if (auto bad = no_query(request))
+        return *bad;
+    std::optional<int64_t> id;
+    if (!all) {
+        id = parse_record_id(request.path_params[0]);
+        if (!id)
+            return problem(400, "a rule id is a positive integer");
+    }
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok())
+        return database_unavailable(lease.status());
+    Response error;
+    if (id && !find_visible(ctx, lease.value(), principal, *id, error))
+        return error;
+    int64_t changed = 0;
+    bool found = false;
+    PgOutcome outcome = set_rules_enabled(lease.value().db(), id, enabled, changed, found);
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
+    if (id && !found)
+        return problem(404, "no rule with id " + std::to_string(*id));
+    rapidjson::StringBuffer out;
+    JsonWriter w(out);
+    w.StartObject();
+    w.Key("enabled");
+    w.Bool(enabled);
+    w.Key("changed");
+    w.Int64(changed);
+    w.EndObject();
+    return json_response(200, out);
+}
+
+}  // namespace
+
+void add_rule_routes(Router& router, ApiContext& ctx) {
+    router.add({"GET", "/api/v1/rules", Scope::kWrite,
+                [&ctx](Request& r, const Principal& p) { return list(ctx, r, p); }});
+    router.add({"POST", "/api/v1/rules", Scope::kWrite,
+                [&ctx](Request& r, const Principal& p) { return create(ctx, r, p); }});
+    router.add({"GET", "/api/v1/rules/{id}", Scope::kWrite,
+                [&ctx](Request& r, const Principal& p) { return get_one(ctx, r, p); }});
+    router.add({"PUT", "/api/v1/rules/{id}", Scope::kWrite,
+                [&ctx](Request& r, const Principal& p) { return replace(ctx, r, p); }});
+    router.add({"DELETE", "/api/v1/rules/{id}", Scope::kWrite,
+                [&ctx](Request& r, const Principal& p) { return remove(ctx, r, p); }});
+    router.add(
+        {"POST", "/api/v1/rules/{id}/enable", Scope::kWrite,
+         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, true, false); }});
+    router.add(
+        {"POST", "/api/v1/rules/{id}/disable", Scope::kWrite,
+         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, false, false); }});
+    router.add(
+        {"POST", "/api/v1/rules/enable", Scope::kAdmin,
+         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, true, true); }});
+    router.add(
+        {"POST", "/api/v1/rules/disable", Scope::kAdmin,
+         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, false, true); }});
+}
+
+}  // namespace culex

@@ -1,0 +1,261 @@
+#include "rule_matcher.h"
+
+#include <cinttypes>
+#include <cstdlib>
+#include <unordered_map>
+
+#include "delivery_request.h"
+#include "storage/delivery_store.h"
+#include "storage/message_sql.h"
+#include "storage/pg_array.h"
+#include "storage/rule_store.h"
+
+namespace culex {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kReloadCheck{500};
+
+}  // namespace
+
+RuleMatcher::RuleMatcher(const Config& config, LogQueue& log, NotifyStats& stats)
+    : config_(config),
+      log_(log),
+      stats_(stats),
+      db_(config.db_conninfo),
+      backoff_(milliseconds(100), milliseconds(config.db_retry_max_ms)) {}
+
+RuleMatcher::~RuleMatcher() {
+    stop(milliseconds(0));
+}
+
+void RuleMatcher::start() {
+    thread_ = std::thread([this] { run(); });
+}
+
+void RuleMatcher::stop(milliseconds timeout) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_)
+            return;
+        stopping_ = true;
+        stop_deadline_ = SteadyClock::now() + timeout;
+    }
+    wake_.notify_all();
+    if (thread_.joinable())
+        thread_.join();
+    if (queued_messages_ > 0) {
+        stats_.match_dropped += queued_messages_;
+        log_.printf(LogLevel::kError,
+                    "culex: %zu stored messages were not matched against rules at shutdown "
+                    "(PostgreSQL unreachable); their rules did not fire.",
+                    queued_messages_);
+    }
+}
+
+void RuleMatcher::committed(std::vector<Message>& batch) {
+    if (batch.empty() || !may_match_.load(std::memory_order_relaxed))
+        return;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_)
+            return;
+        if (queued_messages_ + batch.size() > config_.rules_queue_capacity) {
+            stats_.match_dropped += batch.size();
+            const auto now = SteadyClock::now();
+            if (now - last_drop_log_ > std::chrono::seconds(10)) {
+                last_drop_log_ = now;
+                log_.printf(LogLevel::kError,
+                            "culex: rule matching is %zu messages behind (rules_queue_capacity); "
+                            "stored messages are not matched until PostgreSQL is reachable again.",
+                            queued_messages_);
+            }
+            return;
+        }
+        queued_messages_ += batch.size();
+        stats_.match_queue_depth = queued_messages_;
+        queue_.push_back(std::move(batch));
+    }
+    batch.clear();
+    wake_.notify_one();
+}
+
+void RuleMatcher::run() {
+    while (true) {
+        std::vector<Message> batch;
+        {
+            std::unique_lock<std::mutex> lock(mu_);
+            wake_.wait_for(lock, kReloadCheck, [this] { return stopping_ || !queue_.empty(); });
+            if (stopping_ && (queue_.empty() || SteadyClock::now() >= stop_deadline_))
+                return;
+        }
+        if (!db_.is_open()) {
+            Status connected = db_.connect();
+            if (!connected.is_ok()) {
+                std::unique_lock<std::mutex> lock(mu_);
+                wake_.wait_for(lock, backoff_.next(), [this] { return stopping_; });
+                continue;
+            }
+        }
+        reload_rules_if_changed();
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (queue_.empty())
+                continue;
+            batch = std::move(queue_.front());
+        }
+        if (!process(batch)) {
+            std::lock_guard<std::mutex> lock(mu_);
+            queue_.front() = std::move(batch);
+            continue;
+        }
+        backoff_.reset();
+        std::lock_guard<std::mutex> lock(mu_);
+        queue_.pop_front();
+        queued_messages_ -= batch.size();
+        stats_.match_queue_depth = queued_messages_;
+    }
+}
+
+void RuleMatcher::reload_rules_if_changed() {
+    const auto now = SteadyClock::now();
+    if (rules_ && now < next_reload_check_)
+        return;
+    next_reload_check_ = now + kReloadCheck;
+    int64_t generation = 0;
+    PgOutcome outcome = read_rules_generation(db_, generation);
+    if (!outcome.ok()) {
+        // Before the migrations ran there is no table yet: no rules.
+        ++stats_.db_errors;
+        if (outcome.error == PgErrorKind::kConnection)
+            db_.close();
+        return;
+    }
+    if (generation == generation_)
+        return;
+    std::vector<RuleRow> rows;
+    outcome = list_rules(db_, true, rows);
+    if (!outcome.ok()) {
+        ++stats_.db_errors;
+        if (outcome.error == PgErrorKind::kConnection)
+            db_.close();
+        return;
+    }
+    std::vector<Rule> rules;
+    uint64_t invalid = 0;
+    for (RuleRow& row : rows) {
+        Result<Rule> rule = rule_from_stored(row.id, row.name, row.enabled, row.topic_filter,
+                                             row.condition_json, row.actions_json, row.secret);
+        if (!rule.is_ok()) {
+            ++invalid;
+            log_.printf(LogLevel::kWarning, "culex: rule %" PRId64 " (%s) is skipped: %s", row.id,
+                        row.name.c_str(), rule.status().message().c_str());
+            continue;
+        }
+        rules.push_back(std::move(rule.value()));
+    }
+    generation_ = generation;
+    rules_ = std::make_shared<const RuleSet>(std::move(rules));
+    stats_.rules_loaded = rules_->size();
+    stats_.rules_invalid = invalid;
+    may_match_ = !rules_->empty();
+}
+
+bool RuleMatcher::process(const std::vector<Message>& batch) {
+    if (!rules_ || rules_->empty())
+        return rules_ != nullptr;
+    struct Match {
+        size_t index;
+        std::vector<const Rule*> rules;
+    };
+    std::vector<Match> matches;
+    for (size_t i = 0; i < batch.size(); ++i) {
+        const Message& m = batch[i];
+        if (m.client_id == kRepublisherClientId)
+            continue;
+        std::vector<const Rule*> matched = rules_->match(m.topic, m.payload);
+        if (!matched.empty())
+            matches.push_back({i, std::move(matched)});
+    }
+    if (matches.empty())
+        return true;
+
+    // The record ids of the matched messages (the writer's COPY does not return them).
+    std::vector<std::string> topics, times, seqs;
+    for (const Match& match : matches) {
+        const Message& m = batch[match.index];
+        topics.push_back(m.topic);
+        times.push_back(std::to_string(m.received_us));
+        seqs.push_back(std::to_string(m.seq));
+    }
+    const std::string lookup =
+        "SELECT k.i, m.id FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY"
+        " AS k(topic, at_us, seq, i)"
+        " JOIN culex.topics t ON t.name = k.topic"
+        " JOIN culex.message_store m ON m.topic_id = t.id AND m.received_at = " +
+        micros_to_timestamptz("k.at_us") +
+        " AND m.seq = k.seq"
+        " JOIN culex.brokers b ON b.id = m.broker_id AND b.name = $4";
+    PgOutcome outcome = db_.exec(lookup.c_str(), {pg_text_array(topics), pg_text_array(times),
+                                                  pg_text_array(seqs), config_.broker_id});
+    if (!outcome.ok()) {
+        ++stats_.db_errors;
+        if (outcome.error == PgErrorKind::kConnection)
+            db_.close();
+        return false;
+    }
+    std::unordered_map<size_t, int64_t> ids;
+    for (int r = 0; r < PQntuples(outcome.result.get()); ++r) {
+        ids[std::strtoull(PQgetvalue(outcome.result.get(), r, 0), nullptr, 10) - 1] =
+            std::strtoll(PQgetvalue(outcome.result.get(), r, 1), nullptr, 10);
+    }
+    std::vector<NewDelivery> deliveries;
+    for (size_t k = 0; k < matches.size(); ++k) {
+        const Message& m = batch[matches[k].index];
+        StoredMessage stored;
+        auto id = ids.find(k);
+        stored.id = id == ids.end() ? 0 : id->second;
+        stored.topic = m.topic;
+        stored.payload = m.payload;
+        stored.qos = m.qos;
+        stored.retain = m.retain;
+        stored.client_id = m.client_id;
+        if (m.has_username)
+            stored.username = m.username;
+        stored.broker = config_.broker_id;
+        stored.received_us = m.received_us;
+        for (const Rule* rule : matches[k].rules) {
+            std::vector<NewDelivery> more =
+                deliveries_for(*rule, stored, config_.delivery_max_attempts);
+            for (NewDelivery& d : more)
+                deliveries.push_back(std::move(d));
+        }
+    }
+    std::vector<int64_t> delivery_ids;
+    outcome = enqueue_deliveries(db_, deliveries, delivery_ids);
+    if (outcome.error == PgErrorKind::kBadRow) {
+        // Retrying cannot help; the batch must not block every later one.
+        stats_.match_dropped += batch.size();
+        log_.printf(LogLevel::kError,
+                    "culex: PostgreSQL refused the deliveries of %zu matched messages (%s); "
+                    "their rules did not fire.",
+                    matches.size(), outcome.message.c_str());
+        return true;
+    }
+    if (!outcome.ok()) {
+        ++stats_.db_errors;
+        log_.printf(LogLevel::kWarning, "culex: cannot queue rule deliveries, retrying: %s",
+                    outcome.message.c_str());
+        if (outcome.error == PgErrorKind::kConnection)
+            db_.close();
+        return false;
+    }
+    stats_.messages_matched += matches.size();
+    stats_.deliveries_queued += deliveries.size();
+    if (on_queued_)
+        on_queued_();
+    return true;
+}
+
+}  // namespace culex
