@@ -154,3 +154,51 @@ TEST_CASE("bad values give one line naming the option", "[options]") {
     CHECK(error_of({{"batchmaxrows", "1"}})
               .rfind("plugin_opt_batchmaxrows: unknown option (known: ", 0) == 0);
 }
+
+TEST_CASE("rule and delivery options", "[options]") {
+    auto defaults = parse_options({}, "host");
+    REQUIRE(defaults.is_ok());
+    CHECK(defaults.value().rules);
+    CHECK(defaults.value().delivery_concurrency == 16);
+    CHECK(defaults.value().delivery_max_attempts == 10);
+    CHECK(defaults.value().sms_url == "https://api.twilio.com");
+    CHECK(defaults.value().smtp_starttls);
+    CHECK(defaults.value().delivery_allow.empty());
+
+    auto set = parse_options({{"rules", "false"},
+                              {"delivery_allow", "10.0.0.0/8"},
+                              {"delivery_allow", "*.hooks.example.com"},
+                              {"delivery_deny", "fd00::/8"},
+                              {"delivery_timeout_ms", "2500"},
+                              {"smtp_url", "smtps://mail.example.com:465"},
+                              {"smtp_from", "iot@example.com"},
+                              {"sms_url", "http://127.0.0.1:9000/"},
+                              {"sms_account_sid", "AC1"}},
+                             "host");
+    REQUIRE(set.is_ok());
+    CHECK_FALSE(set.value().rules);
+    CHECK(set.value().delivery_allow ==
+          std::vector<std::string>{"10.0.0.0/8", "*.hooks.example.com"});
+    CHECK(set.value().delivery_deny == std::vector<std::string>{"fd00::/8"});
+    CHECK(set.value().delivery_timeout_ms == 2500);
+    CHECK(set.value().sms_url == "http://127.0.0.1:9000");
+
+    CHECK(error_of({{"delivery_allow", "10.0.0.0/33"}}).rfind("plugin_opt_delivery_allow: ", 0) ==
+          0);
+    CHECK(error_of({{"delivery_deny", "not a host"}}).rfind("plugin_opt_delivery_deny: ", 0) == 0);
+    CHECK(
+        error_of({{"smtp_url", "http://mail"}}).rfind("plugin_opt_smtp_url: expected smtp://", 0) ==
+        0);
+    CHECK(error_of({{"smtp_from", "nobody"}}).rfind("plugin_opt_smtp_from: ", 0) == 0);
+    CHECK(error_of({{"sms_url", "ftp://x"}}).rfind("plugin_opt_sms_url: ", 0) == 0);
+    CHECK(error_of({{"delivery_concurrency", "0"}}).rfind("plugin_opt_delivery_concurrency: ", 0) ==
+          0);
+    CHECK(error_of({{"delivery_concurrency", "2"}, {"delivery_per_target", "3"}}) ==
+          "plugin_opt_delivery_per_target: must not be above delivery_concurrency");
+    CHECK(error_of({{"delivery_retry_initial_ms", "5000"}, {"delivery_retry_max_ms", "1000"}}) ==
+          "plugin_opt_delivery_retry_max_ms: must not be below delivery_retry_initial_ms");
+    CHECK(error_of({{"smtp_password", "a"}, {"smtp_password_file", "/etc/hostname"}}) ==
+          "plugin_opt_smtp_password_file: give smtp_password or smtp_password_file, not both");
+    CHECK(error_of({{"sms_auth_token_file", "/nonexistent"}})
+              .rfind("plugin_opt_sms_auth_token_file: cannot read", 0) == 0);
+}
