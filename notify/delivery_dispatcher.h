@@ -27,6 +27,7 @@
 #include "culex/outbox.h"
 #include "notify_stats.h"
 #include "storage/backoff.h"
+#include "storage/delivery_store.h"
 #include "storage/pg_connection.h"
 #include "target_policy.h"
 #include "transfer.h"
@@ -61,6 +62,7 @@ class DeliveryDispatcher {
     void republish(const DeliveryRow& d);
     void collect_finished();
     void record(int64_t id, int attempts, int max_attempts, const AttemptResult& result);
+    void flush_outcomes();
     void housekeeping();
     void db_failed(const PgOutcome& outcome);
 
@@ -79,6 +81,8 @@ class DeliveryDispatcher {
     };
     std::map<CURL*, InFlight> in_flight_;
     std::map<std::string, int> per_target_;
+    // Outcomes not yet written; flushed in one statement per loop turn.
+    std::vector<DeliveryOutcome> outcomes_;
     SteadyClock::time_point next_claim_{};
     SteadyClock::time_point next_housekeeping_{};
     SteadyClock::time_point next_cleanup_{};

@@ -127,25 +127,29 @@ PgOutcome claim_due(PgConnection& db, size_t limit, int64_t lease_ms,
                 claimed);
 }
 
-PgOutcome mark_delivered(PgConnection& db, int64_t id, std::optional<int> status) {
+PgOutcome record_outcomes(PgConnection& db, const std::vector<DeliveryOutcome>& outcomes) {
+    // '' stands for NULL in the optional columns; retry '' on a failure means dead.
+    std::vector<std::string> ids, delivered, retry, status, error;
+    for (const DeliveryOutcome& o : outcomes) {
+        ids.push_back(std::to_string(o.id));
+        delivered.push_back(o.delivered ? "t" : "f");
+        retry.push_back(o.retry_in_ms ? std::to_string(*o.retry_in_ms) : "");
+        status.push_back(o.status ? std::to_string(*o.status) : "");
+        error.push_back(o.error);
+    }
     return db.exec(
-        "UPDATE culex.deliveries SET state = 'delivered', delivered_at = now(), updated_at = now(),"
-        " lease_until = NULL, last_status = nullif($2, '')::integer, last_error = NULL"
-        " WHERE id = $1::bigint",
-        {std::to_string(id), status ? std::to_string(*status) : std::string()});
-}
-
-PgOutcome mark_failed(PgConnection& db, int64_t id, std::optional<int64_t> retry_in_ms,
-                      std::optional<int> status, const std::string& error) {
-    return db.exec(
-        "UPDATE culex.deliveries SET"
-        " state = CASE WHEN $2 = '' THEN 'dead' ELSE 'pending' END,"
-        " next_attempt_at = CASE WHEN $2 = '' THEN next_attempt_at"
-        "  ELSE now() + nullif($2, '')::bigint * interval '1 millisecond' END,"
-        " lease_until = NULL, updated_at = now(), last_status = nullif($3, '')::integer,"
-        " last_error = $4 WHERE id = $1::bigint",
-        {std::to_string(id), retry_in_ms ? std::to_string(*retry_in_ms) : std::string(),
-         status ? std::to_string(*status) : std::string(), error});
+        "UPDATE culex.deliveries d SET"
+        " state = CASE WHEN o.ok THEN 'delivered' WHEN o.retry = '' THEN 'dead' ELSE 'pending' END,"
+        " next_attempt_at = CASE WHEN o.ok OR o.retry = '' THEN d.next_attempt_at"
+        "  ELSE now() + nullif(o.retry, '')::bigint * interval '1 millisecond' END,"
+        " delivered_at = CASE WHEN o.ok THEN now() END,"
+        " lease_until = NULL, updated_at = now(), last_status = nullif(o.status, '')::integer,"
+        " last_error = CASE WHEN o.ok THEN NULL ELSE o.error END"
+        " FROM unnest($1::bigint[], $2::boolean[], $3::text[], $4::text[], $5::text[])"
+        "  AS o(id, ok, retry, status, error)"
+        " WHERE d.id = o.id",
+        {pg_text_array(ids), pg_text_array(delivered), pg_text_array(retry), pg_text_array(status),
+         pg_text_array(error)});
 }
 
 PgOutcome release_claims(PgConnection& db, const std::vector<int64_t>& ids) {

@@ -63,10 +63,16 @@ PgOutcome claim_due(PgConnection& db, size_t limit, int64_t lease_ms,
                     const std::vector<std::string>& busy_targets,
                     std::vector<DeliveryRow>& claimed);
 
-PgOutcome mark_delivered(PgConnection& db, int64_t id, std::optional<int> status);
-// A failed attempt: due again after `retry_in_ms`, or dead when `retry_in_ms` is empty.
-PgOutcome mark_failed(PgConnection& db, int64_t id, std::optional<int64_t> retry_in_ms,
-                      std::optional<int> status, const std::string& error);
+// What one attempt came to.
+struct DeliveryOutcome {
+    int64_t id = 0;
+    bool delivered = false;
+    std::optional<int64_t> retry_in_ms;  // failed: due again after this; empty: dead
+    std::optional<int> status;
+    std::string error;
+};
+// Records attempts' outcomes, all in one statement.
+PgOutcome record_outcomes(PgConnection& db, const std::vector<DeliveryOutcome>& outcomes);
 // Gives back claimed deliveries that were not attempted (shutdown): due now, attempt
 // not counted.
 PgOutcome release_claims(PgConnection& db, const std::vector<int64_t>& ids);

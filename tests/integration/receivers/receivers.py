@@ -9,7 +9,8 @@ One process serves:
       /hang/...         never answers (the connection stays open for 60 s)
     and the Twilio Messages API form at /2010-04-01/Accounts/<sid>/Messages.json
     (201 with --sms-sid/--sms-token as basic auth, else 401).
-    GET /_requests lists what was received: method, path, headers, body (base64).
+    GET /_requests lists what was received: method, path, headers, body (base64);
+    POST /_reset forgets it.
   * an SMTP server on --smtp-port (aiosmtpd), with AUTH when --smtp-user is given and
     STARTTLS required when --tls-cert/--tls-key are. GET /_mail lists the mail.
 Prints "ready" once both listen. Binds 127.0.0.1 only.
@@ -34,6 +35,8 @@ flaky_seen = {}
 
 class Receiver(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without this, delayed ACKs cost 40 ms each.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
@@ -51,6 +54,11 @@ class Receiver(BaseHTTPRequestHandler):
         if self.path == "/_requests":
             with lock:
                 return self.answer(200, json.dumps(requests).encode())
+        if self.path == "/_reset":
+            with lock:
+                requests.clear()
+                mail.clear()
+            return self.answer(200, b"{}")
         if self.path == "/_mail":
             with lock:
                 return self.answer(200, json.dumps(mail).encode())
