@@ -83,39 +83,41 @@ void DeliveryDispatcher::db_failed(const PgOutcome& outcome) {
         db_.close();
 }
 
-bool DeliveryDispatcher::ensure_db() {
-    if (db_.is_open())
-        return true;
+void DeliveryDispatcher::connect_if_due() {
+    const auto now = SteadyClock::now();
+    if (db_.is_open() || now < next_connect_)
+        return;
     Status connected = db_.connect();
-    if (!connected.is_ok())
-        return false;
-    // Claims and outcomes need not wait for the WAL flush: if PostgreSQL loses the
-    // last of them in a crash, a claim's lease runs out or an outcome is missing and
-    // the delivery is sent again, which at-least-once allows. This halves the
-    // dispatcher's cost per delivery on a disk with slow fsync.
-    PgOutcome set = db_.exec("SET synchronous_commit = off");
-    if (!set.ok()) {
+    if (connected.is_ok()) {
+        // Claims and outcomes need not wait for the WAL flush: if PostgreSQL loses the
+        // last of them in a crash, a claim's lease runs out or an outcome is missing and
+        // the delivery is sent again, which at-least-once allows. This halves the
+        // dispatcher's cost per delivery on a disk with slow fsync.
+        PgOutcome set = db_.exec("SET synchronous_commit = off");
+        if (set.ok()) {
+            backoff_.reset();
+            return;
+        }
         db_failed(set);
-        return false;
+        db_.close();
     }
-    backoff_.reset();
-    return true;
+    next_connect_ = now + backoff_.next();
 }
 
 void DeliveryDispatcher::run() {
     while (!stopping_) {
-        if (!ensure_db()) {
-            curl_multi_poll(multi_, nullptr, 0, static_cast<int>(backoff_.next().count()), nullptr);
-            continue;
-        }
+        // Sends in flight go on while the database is away; only claims and records wait.
+        connect_if_due();
         const auto now = SteadyClock::now();
-        if (woken_.exchange(false) || now >= next_claim_)
+        if (db_.is_open() && (woken_.exchange(false) || now >= next_claim_))
             claim_and_start();
         int running = 0;
         curl_multi_perform(multi_, &running);
         collect_finished();
-        flush_outcomes();
-        housekeeping();
+        if (db_.is_open()) {
+            flush_outcomes();
+            housekeeping();
+        }
         const int wait_ms = in_flight_.empty() ? static_cast<int>(kIdlePoll.count()) : 50;
         curl_multi_poll(multi_, nullptr, 0, wait_ms, nullptr);
     }
@@ -160,7 +162,9 @@ void DeliveryDispatcher::claim_and_start() {
     }
     std::vector<int64_t> not_now;
     for (const DeliveryRow& d : claimed) {
-        if (per_target_[d.target] >= config_.delivery_per_target) {
+        auto busy_target = per_target_.find(d.target);
+        if (busy_target != per_target_.end() &&
+            busy_target->second >= config_.delivery_per_target) {
             not_now.push_back(d.id);
             continue;
         }

@@ -56,7 +56,8 @@ class DeliveryDispatcher {
 
   private:
     void run();
-    bool ensure_db();
+    // Connects when disconnected and the backoff allows; never blocks past connecting.
+    void connect_if_due();
     void claim_and_start();
     void start_one(const DeliveryRow& d);
     void republish(const DeliveryRow& d);
@@ -84,6 +85,7 @@ class DeliveryDispatcher {
     // Outcomes not yet written; flushed in one statement per loop turn.
     std::vector<DeliveryOutcome> outcomes_;
     SteadyClock::time_point next_claim_{};
+    SteadyClock::time_point next_connect_{};
     SteadyClock::time_point next_housekeeping_{};
     SteadyClock::time_point next_cleanup_{};
     SteadyClock::time_point last_db_log_{};

@@ -106,8 +106,9 @@ void RuleMatcher::run() {
             batch = std::move(queue_.front());
         }
         if (!process(batch)) {
-            std::lock_guard<std::mutex> lock(mu_);
+            std::unique_lock<std::mutex> lock(mu_);
             queue_.front() = std::move(batch);
+            wake_.wait_for(lock, backoff_.next(), [this] { return stopping_; });
             continue;
         }
         backoff_.reset();

@@ -94,7 +94,7 @@ Result<std::unique_ptr<Transfer>> Transfer::prepare(const DeliveryRow& d, const 
     t->set_common(config);
     Status prepared = Status::error("unknown delivery kind '" + d.kind + "'");
     if (d.kind == "webhook")
-        prepared = t->prepare_webhook(d, config);
+        prepared = t->prepare_webhook(d);
     else if (d.kind == "email")
         prepared = t->prepare_email(d, config);
     else if (d.kind == "sms")
@@ -118,7 +118,7 @@ void Transfer::set_common(const Config& config) {
         curl_easy_setopt(easy_, CURLOPT_CAINFO, config.delivery_ca_file.c_str());
 }
 
-Status Transfer::prepare_webhook(const DeliveryRow& d, const Config& config) {
+Status Transfer::prepare_webhook(const DeliveryRow& d) {
     rapidjson::Document r;
     r.Parse(d.request_json.data(), d.request_json.size());
     if (r.HasParseError() || !r.IsObject())
@@ -177,7 +177,6 @@ Status Transfer::prepare_webhook(const DeliveryRow& d, const Config& config) {
             headers_, ("Culex-Signature: sha256=" + sign(secret, timestamp, body_)).c_str());
     }
     curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
-    (void)config;
     return Status::ok();
 }
 

@@ -46,7 +46,7 @@ class Transfer {
 
   private:
     Transfer() = default;
-    Status prepare_webhook(const DeliveryRow& d, const Config& config);
+    Status prepare_webhook(const DeliveryRow& d);
     Status prepare_email(const DeliveryRow& d, const Config& config);
     Status prepare_sms(const DeliveryRow& d, const Config& config);
     void set_common(const Config& config);

@@ -119,7 +119,7 @@ PgOutcome claim_due(PgConnection& db, size_t limit, int64_t lease_ms,
             " WHERE id IN (SELECT id FROM culex.deliveries"
             "  WHERE state IN ('pending', 'sending') AND next_attempt_at <= now()"
             "  AND target <> ALL($3::text[])"
-            "  ORDER BY next_attempt_at LIMIT $1::bigint FOR UPDATE SKIP LOCKED)"
+            "  ORDER BY next_attempt_at, id LIMIT $1::bigint FOR UPDATE SKIP LOCKED)"
             " RETURNING ") +
         kColumns;
     return rows(db.exec(sql.c_str(), {std::to_string(limit), std::to_string(lease_ms),

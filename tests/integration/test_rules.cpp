@@ -17,6 +17,7 @@
 #include "support/fixture.h"
 #include "support/http_client.h"
 #include "support/mqtt_subscriber.h"
+#include "support/receivers.h"
 
 using namespace culex;
 using namespace culex::test;
@@ -25,76 +26,6 @@ using std::chrono::seconds;
 namespace {
 
 constexpr const char* kToken = "rules-admin-token-0123456789";
-constexpr const char* kSmsSid = "AC123";
-constexpr const char* kSmsToken = "sms-token";
-
-// The receivers process and what it saw.
-class Receivers {
-  public:
-    explicit Receivers(const std::string& tls_dir = "")
-        : http_port_(free_port()),
-          smtp_port_(free_port()),
-          tls_(!tls_dir.empty()),
-          dir_(make_temp_dir("culex-recv")) {
-        std::vector<std::string> argv = {"/usr/bin/python3", CULEX_TEST_RECEIVERS,
-                                         "--http-port",      std::to_string(http_port_),
-                                         "--smtp-port",      std::to_string(smtp_port_),
-                                         "--smtp-user",      "mailer",
-                                         "--smtp-password",  "mail-secret",
-                                         "--sms-sid",        kSmsSid,
-                                         "--sms-token",      kSmsToken};
-        if (!tls_dir.empty()) {
-            argv.insert(argv.end(),
-                        {"--tls-cert", tls_dir + "/cert.pem", "--tls-key", tls_dir + "/key.pem"});
-        }
-        process_ = std::make_unique<Process>(argv, dir_ + "/receivers.log");
-        REQUIRE(wait_until([&] { return port_open(http_port_) && port_open(smtp_port_); },
-                           seconds(20)));
-    }
-    ~Receivers() { remove_tree(dir_); }
-
-    std::string url(const std::string& path) const {
-        return "http://127.0.0.1:" + std::to_string(http_port_) + path;
-    }
-    int http_port() const { return http_port_; }
-    int smtp_port() const { return smtp_port_; }
-    bool tls() const { return tls_; }
-
-    // Requests received whose path starts with `prefix`.
-    std::vector<rapidjson::Document> requests(const std::string& prefix) {
-        return listed("/_requests", [&](const rapidjson::Value& r) {
-            return std::string(r["path"].GetString()).rfind(prefix, 0) == 0;
-        });
-    }
-    std::vector<rapidjson::Document> mail() {
-        return listed("/_mail", [](const rapidjson::Value&) { return true; });
-    }
-
-  private:
-    template <typename Keep>
-    std::vector<rapidjson::Document> listed(const std::string& path, Keep keep) {
-        HttpClient control(url(""));
-        HttpReply reply = control.get(path);
-        REQUIRE(reply.status == 200);
-        rapidjson::Document all;
-        all.Parse(reply.body.c_str());
-        std::vector<rapidjson::Document> out;
-        for (const auto& r : all.GetArray()) {
-            if (!keep(r))
-                continue;
-            rapidjson::Document copy;
-            copy.CopyFrom(r, copy.GetAllocator());
-            out.push_back(std::move(copy));
-        }
-        return out;
-    }
-
-    int http_port_;
-    int smtp_port_;
-    bool tls_;
-    std::string dir_;
-    std::unique_ptr<Process> process_;
-};
 
 std::string body_of(const rapidjson::Value& request) {
     return *base64_decode(request["body"].GetString());
@@ -123,8 +54,8 @@ PluginOpts delivery_opts(const Receivers& r, const PluginOpts& extra = {}) {
                        {"delivery_timeout_ms", "1500"},
                        {"smtp_url", "smtp://127.0.0.1:" + std::to_string(r.smtp_port())},
                        {"smtp_starttls", r.tls() ? "true" : "false"},
-                       {"smtp_username", "mailer"},
-                       {"smtp_password", "mail-secret"},
+                       {"smtp_username", kSmtpUser},
+                       {"smtp_password", kSmtpPassword},
                        {"smtp_from", "culex@example.com"},
                        {"sms_url", "http://127.0.0.1:" + std::to_string(r.http_port())},
                        {"sms_account_sid", kSmsSid},
