@@ -126,73 +126,81 @@ Response send_sms(ApiContext& ctx, Request& request) {
                     {sms_delivery(*to, *text, ctx.config.delivery_max_attempts)});
 }
 
-// The delivery {id} when the principal may see it; else the answer to give.
-std::optional<DeliveryRow> find_visible(ApiContext& ctx, PgPool::Lease& lease,
-                                        const Principal& principal, const std::string& segment,
-                                        Response& error) {
-    std::optional<int64_t> id = parse_record_id(segment);
+// The delivery a path names, with the connection it was read on.
+struct DeliveryInPath {
+    PgPool::Lease lease;
+    DeliveryRow row;
+};
+
+// nullopt with `error` set when the request has a query (400), the id is malformed (400),
+// no connection is free (503), or there is no such delivery the principal may see (404).
+std::optional<DeliveryInPath> delivery_in_path(ApiContext& ctx, const Request& request,
+                                               const Principal& principal, Response& error) {
+    if (!request.query.empty()) {
+        error = problem(400, "this endpoint takes no query parameters");
+        return std::nullopt;
+    }
+    std::optional<int64_t> id = parse_record_id(request.path_params[0]);
     if (!id) {
         error = problem(400, "a delivery id is a positive integer");
         return std::nullopt;
     }
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok()) {
+        error = database_unavailable(lease.status());
+        return std::nullopt;
+    }
     std::optional<DeliveryRow> row;
-    PgOutcome outcome = get_delivery(lease.db(), *id, row);
+    PgOutcome outcome = get_delivery(lease.value().db(), *id, row);
     if (!outcome.ok()) {
-        error = database_failure(ctx, lease, outcome);
+        error = database_failure(ctx, lease.value(), outcome);
         return std::nullopt;
     }
     const bool about_topics = row && (row->kind == "webhook" || row->kind == "republish");
     if (!row || (about_topics && !sees_rule_deliveries(principal))) {
-        error = problem(404, "no delivery with id " + segment);
+        error = problem(404, "no delivery with id " + std::to_string(*id));
         return std::nullopt;
     }
-    return row;
+    return DeliveryInPath{std::move(lease.value()), std::move(*row)};
+}
+
+Response delivery_response(const DeliveryRow& row) {
+    rapidjson::StringBuffer out;
+    JsonWriter w(out);
+    write_delivery(w, row);
+    return json_response(200, out);
 }
 
 Response get_one(ApiContext& ctx, Request& request, const Principal& principal) {
-    if (!request.query.empty())
-        return problem(400, "this endpoint takes no query parameters");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
-    if (!lease.is_ok())
-        return database_unavailable(lease.status());
     Response error;
-    std::optional<DeliveryRow> row =
-        find_visible(ctx, lease.value(), principal, request.path_params[0], error);
-    if (!row)
+    std::optional<DeliveryInPath> delivery = delivery_in_path(ctx, request, principal, error);
+    if (!delivery)
         return error;
-    rapidjson::StringBuffer out;
-    JsonWriter w(out);
-    write_delivery(w, *row);
-    return json_response(200, out);
+    return delivery_response(delivery->row);
 }
 
 Response retry(ApiContext& ctx, Request& request, const Principal& principal) {
-    if (!request.query.empty())
-        return problem(400, "this endpoint takes no query parameters");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
-    if (!lease.is_ok())
-        return database_unavailable(lease.status());
     Response error;
-    std::optional<DeliveryRow> row =
-        find_visible(ctx, lease.value(), principal, request.path_params[0], error);
-    if (!row)
+    std::optional<DeliveryInPath> delivery = delivery_in_path(ctx, request, principal, error);
+    if (!delivery)
         return error;
+    const DeliveryRow& row = delivery->row;
     bool found = false;
-    PgOutcome outcome = retry_delivery(lease.value().db(), row->id, found);
+    PgOutcome outcome = retry_delivery(delivery->lease.db(), row.id, found);
     if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
+        return database_failure(ctx, delivery->lease, outcome);
     if (!found)
-        return problem(409, "delivery " + std::to_string(row->id) + " is " + row->state +
+        return problem(409, "delivery " + std::to_string(row.id) + " is " + row.state +
                                 "; only a dead delivery can be retried");
     if (ctx.wake_deliveries)
         ctx.wake_deliveries();
-    outcome = get_delivery(lease.value().db(), row->id, row);
-    if (!outcome.ok() || !row)
-        return database_failure(ctx, lease.value(), outcome);
-    rapidjson::StringBuffer out;
-    JsonWriter w(out);
-    write_delivery(w, *row);
-    return json_response(200, out);
+    std::optional<DeliveryRow> now;
+    outcome = get_delivery(delivery->lease.db(), row.id, now);
+    if (!outcome.ok())
+        return database_failure(ctx, delivery->lease, outcome);
+    if (!now)
+        return problem(404, "no delivery with id " + std::to_string(row.id));
+    return delivery_response(*now);
 }
 
 Response list(ApiContext& ctx, Request& request, const Principal& principal) {

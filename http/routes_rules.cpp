@@ -142,20 +142,41 @@ RuleRow to_row(const Rule& rule) {
     return row;
 }
 
-// The stored rule `id` when the principal may see it; else the 404 to answer.
-std::optional<RuleRow> find_visible(ApiContext& ctx, PgPool::Lease& lease,
-                                    const Principal& principal, int64_t id, Response& error) {
+// The rule a path names, with the connection it was read on.
+struct RuleInPath {
+    PgPool::Lease lease;
+    RuleRow row;
+};
+
+// nullopt with `error` set when the request has a query (400), the id is malformed (400),
+// no connection is free (503), or there is no such rule the principal may see (404).
+std::optional<RuleInPath> rule_in_path(ApiContext& ctx, const Request& request,
+                                       const Principal& principal, Response& error) {
+    if (auto bad = no_query(request)) {
+        error = *bad;
+        return std::nullopt;
+    }
+    std::optional<int64_t> id = parse_record_id(request.path_params[0]);
+    if (!id) {
+        error = problem(400, "a rule id is a positive integer");
+        return std::nullopt;
+    }
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok()) {
+        error = database_unavailable(lease.status());
+        return std::nullopt;
+    }
     std::optional<RuleRow> row;
-    PgOutcome outcome = get_rule(lease.db(), id, row);
+    PgOutcome outcome = get_rule(lease.value().db(), *id, row);
     if (!outcome.ok()) {
-        error = database_failure(ctx, lease, outcome);
+        error = database_failure(ctx, lease.value(), outcome);
         return std::nullopt;
     }
     if (!row || !principal.may_touch_filter(row->topic_filter)) {
-        error = problem(404, "no rule with id " + std::to_string(id));
+        error = problem(404, "no rule with id " + std::to_string(*id));
         return std::nullopt;
     }
-    return row;
+    return RuleInPath{std::move(lease.value()), std::move(*row)};
 }
 
 Response create(ApiContext& ctx, Request& request, const Principal& principal) {
@@ -193,97 +214,52 @@ Response list(ApiContext& ctx, Request& request, const Principal& principal) {
 }
 
 Response get_one(ApiContext& ctx, Request& request, const Principal& principal) {
-    if (auto bad = no_query(request))
-        return *bad;
-    std::optional<int64_t> id = parse_record_id(request.path_params[0]);
-    if (!id)
-        return problem(400, "a rule id is a positive integer");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
-    if (!lease.is_ok())
-        return database_unavailable(lease.status());
     Response error;
-    std::optional<RuleRow> row = find_visible(ctx, lease.value(), principal, *id, error);
-    if (!row)
+    std::optional<RuleInPath> rule = rule_in_path(ctx, request, principal, error);
+    if (!rule)
         return error;
-    return rules_response(ctx, lease.value(), 200, {*row}, true);
+    return rules_response(ctx, rule->lease, 200, {rule->row}, true);
 }
 
 Response replace(ApiContext& ctx, Request& request, const Principal& principal) {
-    if (auto bad = no_query(request))
-        return *bad;
-    std::optional<int64_t> id = parse_record_id(request.path_params[0]);
-    if (!id)
-        return problem(400, "a rule id is a positive integer");
     Response error;
-    std::optional<Rule> rule = read_definition(ctx, request, principal, error);
+    std::optional<Rule> definition = read_definition(ctx, request, principal, error);
+    if (!definition)
+        return error;
+    std::optional<RuleInPath> rule = rule_in_path(ctx, request, principal, error);
     if (!rule)
         return error;
-    rule->id = *id;
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
-    if (!lease.is_ok())
-        return database_unavailable(lease.status());
-    if (!find_visible(ctx, lease.value(), principal, *id, error))
-        return error;
+    definition->id = rule->row.id;
     bool found = false;
     RuleRow updated;
-    PgOutcome outcome = replace_rule(lease.value().db(), to_row(*rule), found, updated);
+    PgOutcome outcome = replace_rule(rule->lease.db(), to_row(*definition), found, updated);
     if (outcome.error == PgErrorKind::kBadRow)
-        return problem(409, "a rule named '" + rule->name + "' exists");
+        return problem(409, "a rule named '" + definition->name + "' exists");
     if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
+        return database_failure(ctx, rule->lease, outcome);
     if (!found)
-        return problem(404, "no rule with id " + std::to_string(*id));
-    return rules_response(ctx, lease.value(), 200, {updated}, true);
+        return problem(404, "no rule with id " + std::to_string(rule->row.id));
+    return rules_response(ctx, rule->lease, 200, {updated}, true);
 }
 
 Response remove(ApiContext& ctx, Request& request, const Principal& principal) {
-    if (auto bad = no_query(request))
-        return *bad;
-    std::optional<int64_t> id = parse_record_id(request.path_params[0]);
-    if (!id)
-        return problem(400, "a rule id is a positive integer");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
-    if (!lease.is_ok())
-        return database_unavailable(lease.status());
     Response error;
-    if (!find_visible(ctx, lease.value(), principal, *id, error))
+    std::optional<RuleInPath> rule = rule_in_path(ctx, request, principal, error);
+    if (!rule)
         return error;
     bool found = false;
-    PgOutcome outcome = delete_rule(lease.value().db(), *id, found);
+    PgOutcome outcome = delete_rule(rule->lease.db(), rule->row.id, found);
     if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
+        return database_failure(ctx, rule->lease, outcome);
     if (!found)
-        return problem(404, "no rule with id " + std::to_string(*id));
+        return problem(404, "no rule with id " + std::to_string(rule->row.id));
     Response done;
     done.status = 204;
     done.content_type.clear();
     return done;
 }
 
-// Enables or disables rule {id}, or every rule when the path has no id.
-Response set_enabled(ApiContext& ctx, Request& request, const Principal& principal, bool enabled,
-                     bool all) {
-    if (auto bad = no_query(request))
-        return *bad;
-    std::optional<int64_t> id;
-    if (!all) {
-        id = parse_record_id(request.path_params[0]);
-        if (!id)
-            return problem(400, "a rule id is a positive integer");
-    }
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
-    if (!lease.is_ok())
-        return database_unavailable(lease.status());
-    Response error;
-    if (id && !find_visible(ctx, lease.value(), principal, *id, error))
-        return error;
-    int64_t changed = 0;
-    bool found = false;
-    PgOutcome outcome = set_rules_enabled(lease.value().db(), id, enabled, changed, found);
-    if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
-    if (id && !found)
-        return problem(404, "no rule with id " + std::to_string(*id));
+Response enabled_response(bool enabled, int64_t changed) {
     rapidjson::StringBuffer out;
     JsonWriter w(out);
     w.StartObject();
@@ -293,6 +269,37 @@ Response set_enabled(ApiContext& ctx, Request& request, const Principal& princip
     w.Int64(changed);
     w.EndObject();
     return json_response(200, out);
+}
+
+Response set_one_enabled(ApiContext& ctx, Request& request, const Principal& principal,
+                         bool enabled) {
+    Response error;
+    std::optional<RuleInPath> rule = rule_in_path(ctx, request, principal, error);
+    if (!rule)
+        return error;
+    int64_t changed = 0;
+    bool found = false;
+    PgOutcome outcome = set_rules_enabled(rule->lease.db(), rule->row.id, enabled, changed, found);
+    if (!outcome.ok())
+        return database_failure(ctx, rule->lease, outcome);
+    if (!found)
+        return problem(404, "no rule with id " + std::to_string(rule->row.id));
+    return enabled_response(enabled, changed);
+}
+
+Response set_all_enabled(ApiContext& ctx, Request& request, bool enabled) {
+    if (auto bad = no_query(request))
+        return *bad;
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok())
+        return database_unavailable(lease.status());
+    int64_t changed = 0;
+    bool found = false;
+    PgOutcome outcome =
+        set_rules_enabled(lease.value().db(), std::nullopt, enabled, changed, found);
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
+    return enabled_response(enabled, changed);
 }
 
 }  // namespace
@@ -310,16 +317,14 @@ void add_rule_routes(Router& router, ApiContext& ctx) {
                 [&ctx](Request& r, const Principal& p) { return remove(ctx, r, p); }});
     router.add(
         {"POST", "/api/v1/rules/{id}/enable", Scope::kWrite,
-         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, true, false); }});
+         [&ctx](Request& r, const Principal& p) { return set_one_enabled(ctx, r, p, true); }});
     router.add(
         {"POST", "/api/v1/rules/{id}/disable", Scope::kWrite,
-         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, false, false); }});
-    router.add(
-        {"POST", "/api/v1/rules/enable", Scope::kAdmin,
-         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, true, true); }});
-    router.add(
-        {"POST", "/api/v1/rules/disable", Scope::kAdmin,
-         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, false, true); }});
+         [&ctx](Request& r, const Principal& p) { return set_one_enabled(ctx, r, p, false); }});
+    router.add({"POST", "/api/v1/rules/enable", Scope::kAdmin,
+                [&ctx](Request& r, const Principal&) { return set_all_enabled(ctx, r, true); }});
+    router.add({"POST", "/api/v1/rules/disable", Scope::kAdmin,
+                [&ctx](Request& r, const Principal&) { return set_all_enabled(ctx, r, false); }});
 }
 
 }  // namespace culex

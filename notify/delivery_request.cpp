@@ -10,18 +10,19 @@ std::string finish(const rapidjson::StringBuffer& out) {
     return std::string(out.GetString(), out.GetSize());
 }
 
-NewDelivery base(const char* kind, std::string target, const Rule* rule, const StoredMessage* m,
-                 int max_attempts) {
+// Ties a delivery to the rule and the stored message it came from.
+void link(NewDelivery& d, const Rule& rule, const StoredMessage& m) {
+    d.rule_id = rule.id;
+    d.rule_name = rule.name;
+    if (m.id > 0)
+        d.message_id = m.id;
+}
+
+NewDelivery base(const char* kind, std::string target, int max_attempts) {
     NewDelivery d;
     d.kind = kind;
     d.target = std::move(target);
     d.max_attempts = max_attempts;
-    if (rule != nullptr) {
-        d.rule_id = rule->id;
-        d.rule_name = rule->name;
-    }
-    if (m != nullptr && m->id > 0)
-        d.message_id = m->id;
     return d;
 }
 
@@ -52,7 +53,8 @@ std::vector<NewDelivery> deliveries_for(const Rule& rule, const StoredMessage& m
         JsonWriter w(buf);
         switch (a.kind) {
             case ActionKind::kWebhook: {
-                NewDelivery d = base("webhook", a.target, &rule, &m, max_attempts);
+                NewDelivery d = base("webhook", a.target, max_attempts);
+                link(d, rule, m);
                 w.StartObject();
                 w.Key("method");
                 write_string(w, a.method);
@@ -77,7 +79,8 @@ std::vector<NewDelivery> deliveries_for(const Rule& rule, const StoredMessage& m
                 break;
             }
             case ActionKind::kRepublish: {
-                NewDelivery d = base("republish", "broker", &rule, &m, max_attempts);
+                NewDelivery d = base("republish", "broker", max_attempts);
+                link(d, rule, m);
                 w.StartObject();
                 w.Key("topic");
                 write_string(w, a.topic->render(m, rule.name, false));
@@ -92,25 +95,16 @@ std::vector<NewDelivery> deliveries_for(const Rule& rule, const StoredMessage& m
                 out.push_back(std::move(d));
                 break;
             }
-            case ActionKind::kEmail: {
-                NewDelivery d = email_delivery(a.to, a.subject->render(m, rule.name, false),
-                                               a.text->render(m, rule.name, false), max_attempts);
-                d.rule_id = rule.id;
-                d.rule_name = rule.name;
-                if (m.id > 0)
-                    d.message_id = m.id;
-                out.push_back(std::move(d));
+            case ActionKind::kEmail:
+                out.push_back(email_delivery(a.to, a.subject->render(m, rule.name, false),
+                                             a.text->render(m, rule.name, false), max_attempts));
+                link(out.back(), rule, m);
                 break;
-            }
             case ActionKind::kSms:
                 for (const std::string& to : a.to) {
-                    NewDelivery d =
-                        sms_delivery(to, a.text->render(m, rule.name, false), max_attempts);
-                    d.rule_id = rule.id;
-                    d.rule_name = rule.name;
-                    if (m.id > 0)
-                        d.message_id = m.id;
-                    out.push_back(std::move(d));
+                    out.push_back(
+                        sms_delivery(to, a.text->render(m, rule.name, false), max_attempts));
+                    link(out.back(), rule, m);
                 }
                 break;
         }
@@ -120,7 +114,7 @@ std::vector<NewDelivery> deliveries_for(const Rule& rule, const StoredMessage& m
 
 NewDelivery email_delivery(const std::vector<std::string>& to, const std::string& subject,
                            const std::string& text, int max_attempts) {
-    NewDelivery d = base("email", "smtp", nullptr, nullptr, max_attempts);
+    NewDelivery d = base("email", "smtp", max_attempts);
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
@@ -139,7 +133,7 @@ NewDelivery email_delivery(const std::vector<std::string>& to, const std::string
 }
 
 NewDelivery sms_delivery(const std::string& to, const std::string& text, int max_attempts) {
-    NewDelivery d = base("sms", "sms", nullptr, nullptr, max_attempts);
+    NewDelivery d = base("sms", "sms", max_attempts);
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
     w.StartObject();

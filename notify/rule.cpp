@@ -19,7 +19,7 @@ constexpr size_t kMaxNameLength = 200;
 constexpr size_t kMaxActions = 10;
 constexpr size_t kMaxHeaders = 20;
 constexpr size_t kMaxRecipients = 50;
-constexpr size_t kMaxTemplate = 64 * 1024;
+constexpr size_t kMaxTemplate = size_t{64} * 1024;
 constexpr size_t kMaxConditions = 16;
 
 std::string text_of(const rapidjson::Value& v) {
@@ -404,9 +404,10 @@ Result<Rule> parse_rule(const rapidjson::Value& d, const TargetPolicy* policy) {
     return r;
 }
 
-Result<Rule> rule_from_stored(int64_t id, std::string name, bool enabled, std::string topic_filter,
-                              const std::string& condition_json, const std::string& actions_json,
-                              std::optional<std::string> secret) {
+Result<Rule> rule_from_stored(int64_t id, const std::string& name, bool enabled,
+                              const std::string& topic_filter, const std::string& condition_json,
+                              const std::string& actions_json,
+                              const std::optional<std::string>& secret) {
     rapidjson::Document d;
     d.Parse(condition_json.data(), condition_json.size());
     if (d.HasParseError() || !d.IsObject())

@@ -64,9 +64,10 @@ inline constexpr const char* kRuleFields[] = {"name",     "enabled", "topic_filt
 Result<Rule> parse_rule(const rapidjson::Value& definition, const TargetPolicy* policy);
 
 // Rebuilds a rule from its stored parts (JSON text of condition and actions).
-Result<Rule> rule_from_stored(int64_t id, std::string name, bool enabled, std::string topic_filter,
-                              const std::string& condition_json, const std::string& actions_json,
-                              std::optional<std::string> secret);
+Result<Rule> rule_from_stored(int64_t id, const std::string& name, bool enabled,
+                              const std::string& topic_filter, const std::string& condition_json,
+                              const std::string& actions_json,
+                              const std::optional<std::string>& secret);
 
 // The host:port of an http(s) URL, lower case; error when it is not one.
 Result<std::string> webhook_target(const std::string& url, std::string* host = nullptr);

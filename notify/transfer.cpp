@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "culex/clock.h"
+#include "culex/hex.h"
 #include "http/base64.h"
 #include "rule.h"
 
@@ -24,16 +25,6 @@ std::string member(const rapidjson::Value& o, const char* key) {
     return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 
-std::string hex(const unsigned char* bytes, size_t n) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (size_t i = 0; i < n; ++i) {
-        out += kHex[bytes[i] >> 4];
-        out += kHex[bytes[i] & 15];
-    }
-    return out;
-}
-
 // HMAC-SHA256 of "<timestamp>.<body>", hex: what Culex-Signature carries.
 std::string sign(const std::string& secret, const std::string& timestamp, const std::string& body) {
     const std::string signed_text = timestamp + "." + body;
@@ -42,7 +33,7 @@ std::string sign(const std::string& secret, const std::string& timestamp, const 
     HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
          reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), mac,
          &mac_len);
-    return hex(mac, mac_len);
+    return hex_encode(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
 }
 
 // RFC 2047 for a header that is not plain ASCII; line breaks become spaces.

@@ -30,7 +30,7 @@ std::vector<std::string> json_strings(const char* text) {
 ApiToken row_to_token(PGresult* r, int row) {
     ApiToken t;
     t.id = std::strtoll(PQgetvalue(r, row, 0), nullptr, 10);
-    t.name.assign(PQgetvalue(r, row, 1), static_cast<size_t>(PQgetlength(r, row, 1)));
+    t.name = pg_value(r, row, 1);
     t.scopes = json_strings(PQgetvalue(r, row, 2));
     t.topic_filters = json_strings(PQgetvalue(r, row, 3));
     t.created_us = std::strtoll(PQgetvalue(r, row, 4), nullptr, 10);

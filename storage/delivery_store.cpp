@@ -15,10 +15,6 @@ constexpr const char* kColumns =
     " (extract(epoch FROM updated_at) * 1000000)::bigint,"
     " (extract(epoch FROM delivered_at) * 1000000)::bigint";
 
-std::string text_at(const PGresult* r, int row, int col) {
-    return std::string(PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col)));
-}
-
 std::optional<int64_t> int_at(const PGresult* r, int row, int col) {
     if (PQgetisnull(r, row, col))
         return std::nullopt;
@@ -28,21 +24,21 @@ std::optional<int64_t> int_at(const PGresult* r, int row, int col) {
 DeliveryRow row_to_delivery(const PGresult* r, int row) {
     DeliveryRow d;
     d.id = *int_at(r, row, 0);
-    d.kind = text_at(r, row, 1);
+    d.kind = pg_value(r, row, 1);
     d.rule_id = int_at(r, row, 2);
     if (!PQgetisnull(r, row, 3))
-        d.rule_name = text_at(r, row, 3);
+        d.rule_name = pg_value(r, row, 3);
     d.message_id = int_at(r, row, 4);
-    d.target = text_at(r, row, 5);
-    d.request_json = text_at(r, row, 6);
-    d.state = text_at(r, row, 7);
+    d.target = pg_value(r, row, 5);
+    d.request_json = pg_value(r, row, 6);
+    d.state = pg_value(r, row, 7);
     d.attempts = static_cast<int>(*int_at(r, row, 8));
     d.max_attempts = static_cast<int>(*int_at(r, row, 9));
     d.next_attempt_us = *int_at(r, row, 10);
     if (auto s = int_at(r, row, 11))
         d.last_status = static_cast<int>(*s);
     if (!PQgetisnull(r, row, 12))
-        d.last_error = text_at(r, row, 12);
+        d.last_error = pg_value(r, row, 12);
     d.created_us = *int_at(r, row, 13);
     d.updated_us = *int_at(r, row, 14);
     d.delivered_us = int_at(r, row, 15);

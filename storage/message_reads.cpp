@@ -22,10 +22,6 @@ constexpr const char* kRecordColumns =
 constexpr const char* kRecordJoins =
     " JOIN culex.topics t ON t.id = m.topic_id JOIN culex.brokers b ON b.id = m.broker_id";
 
-std::string bytes(const PGresult* r, int row, int col) {
-    return std::string(PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col)));
-}
-
 // A binary int2, int4 or int8 value.
 int64_t integer(const PGresult* r, int row, int col) {
     const char* v = PQgetvalue(r, row, col);
@@ -54,14 +50,14 @@ int64_t integer(const PGresult* r, int row, int col) {
 StoredMessage row_to_message(const PGresult* r, int row, int c) {
     StoredMessage m;
     m.id = integer(r, row, c);
-    m.topic = bytes(r, row, c + 1);
-    m.payload = bytes(r, row, c + 2);
+    m.topic = pg_value(r, row, c + 1);
+    m.payload = pg_value(r, row, c + 2);
     m.qos = static_cast<int>(integer(r, row, c + 3));
     m.retain = PQgetvalue(r, row, c + 4)[0] != 0;
-    m.client_id = bytes(r, row, c + 5);
+    m.client_id = pg_value(r, row, c + 5);
     if (!PQgetisnull(r, row, c + 6))
-        m.username = bytes(r, row, c + 6);
-    m.broker = bytes(r, row, c + 7);
+        m.username = pg_value(r, row, c + 6);
+    m.broker = pg_value(r, row, c + 7);
     m.received_us = integer(r, row, c + 8);
     return m;
 }
@@ -94,7 +90,7 @@ PgOutcome read_topic_of(PgConnection& db, int64_t id, bool deleted,
         return outcome;
     topic.reset();
     if (PQntuples(outcome.result.get()) > 0)
-        topic = bytes(outcome.result.get(), 0, 0);
+        topic = pg_value(outcome.result.get(), 0, 0);
     return outcome;
 }
 
@@ -143,7 +139,7 @@ PgOutcome read_buckets(PgConnection& db, const MessageSelection& selection,
     PgOutcome outcome = db.exec_each_row(sql, params.values(), [&](const PGresult* r) {
         const int64_t us = integer(r, 0, 0);
         const int64_t start = us - ((us % bucket_us) + bucket_us) % bucket_us;
-        std::string text = bytes(r, 0, 1);
+        std::string text = pg_value(r, 0, 1);
         const double v = std::strtod(text.c_str(), nullptr);
         if (out.empty() || out.back().start_us != start) {
             AggregateBucket b;
@@ -196,14 +192,14 @@ PgOutcome read_arrivals_after(PgConnection& db, const std::string& broker,
     rows.clear();
     for (int i = 0; i < PQntuples(r); ++i) {
         Message m;
-        m.topic = bytes(r, i, 0);
-        m.payload = bytes(r, i, 1);
+        m.topic = pg_value(r, i, 0);
+        m.payload = pg_value(r, i, 1);
         m.qos = static_cast<uint8_t>(integer(r, i, 2));
         m.retain = PQgetvalue(r, i, 3)[0] != 0;
-        m.client_id = bytes(r, i, 4);
+        m.client_id = pg_value(r, i, 4);
         m.has_username = !PQgetisnull(r, i, 5);
         if (m.has_username)
-            m.username = bytes(r, i, 5);
+            m.username = pg_value(r, i, 5);
         m.seq = static_cast<uint64_t>(integer(r, i, 6));
         m.received_us = integer(r, i, 7);
         rows.push_back(std::move(m));

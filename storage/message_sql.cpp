@@ -1,5 +1,6 @@
 #include "message_sql.h"
 
+#include "culex/hex.h"
 #include "pg_array.h"
 
 namespace culex {
@@ -52,14 +53,7 @@ std::string json_condition_sql(const JsonCondition& c, SqlParams& params) {
 }  // namespace
 
 std::string SqlParams::add_bytes(std::string_view bytes) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex = "\\x";
-    hex.reserve(2 + bytes.size() * 2);
-    for (unsigned char c : bytes) {
-        hex += kHex[c >> 4];
-        hex += kHex[c & 15];
-    }
-    return add(std::move(hex)) + "::bytea";
+    return add("\\x" + hex_encode(bytes)) + "::bytea";
 }
 
 std::string topic_filter_regex(std::string_view filter) {

@@ -36,6 +36,11 @@ struct PgOutcome {
     bool ok() const { return error == PgErrorKind::kNone; }
 };
 
+// The value at (row, col) of a result as bytes (text or binary format; NUL-safe).
+inline std::string pg_value(const PGresult* r, int row, int col) {
+    return std::string(PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col)));
+}
+
 // Ok when libpq can parse `conninfo` (key=value string or URI). Never connects.
 Status validate_conninfo(const std::string& conninfo);
 

@@ -12,20 +12,16 @@ constexpr const char* kColumns =
     " (extract(epoch FROM created_at) * 1000000)::bigint,"
     " (extract(epoch FROM updated_at) * 1000000)::bigint";
 
-std::string text_at(const PGresult* r, int row, int col) {
-    return std::string(PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col)));
-}
-
 RuleRow row_to_rule(const PGresult* r, int row) {
     RuleRow rule;
     rule.id = std::strtoll(PQgetvalue(r, row, 0), nullptr, 10);
-    rule.name = text_at(r, row, 1);
+    rule.name = pg_value(r, row, 1);
     rule.enabled = PQgetvalue(r, row, 2)[0] == 't';
-    rule.topic_filter = text_at(r, row, 3);
-    rule.condition_json = text_at(r, row, 4);
-    rule.actions_json = text_at(r, row, 5);
+    rule.topic_filter = pg_value(r, row, 3);
+    rule.condition_json = pg_value(r, row, 4);
+    rule.actions_json = pg_value(r, row, 5);
     if (!PQgetisnull(r, row, 6))
-        rule.secret = text_at(r, row, 6);
+        rule.secret = pg_value(r, row, 6);
     rule.created_us = std::strtoll(PQgetvalue(r, row, 7), nullptr, 10);
     rule.updated_us = std::strtoll(PQgetvalue(r, row, 8), nullptr, 10);
     return rule;

@@ -59,9 +59,8 @@ PgOutcome TopicIds::register_all(PgConnection& db, const std::vector<const std::
         return outcome;
     PGresult* rows = outcome.result.get();
     for (int i = 0; i < PQntuples(rows); ++i) {
-        cache_.emplace(
-            std::string(PQgetvalue(rows, i, 1), static_cast<size_t>(PQgetlength(rows, i, 1))),
-            static_cast<int32_t>(std::strtol(PQgetvalue(rows, i, 0), nullptr, 10)));
+        cache_.emplace(pg_value(rows, i, 1),
+                       static_cast<int32_t>(std::strtol(PQgetvalue(rows, i, 0), nullptr, 10)));
     }
     return PgOutcome{};
 }

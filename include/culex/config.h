@@ -74,7 +74,7 @@ struct Config {
     int delivery_max_attempts = 10;
     int64_t delivery_retry_initial_ms = 1000;  // doubles per attempt, with jitter
     int64_t delivery_retry_max_ms = 3600000;
-    int64_t delivery_retention_s = 7 * 86400;  // delivered and dead rows kept this long
+    int64_t delivery_retention_s = int64_t{7} * 86400;  // delivered and dead rows kept this long
     // PEM bundle to verify HTTPS and SMTP servers with; empty: the system's.
     std::string delivery_ca_file;
     // E-mail: smtp://host[:port] (STARTTLS unless smtp_starttls is off) or

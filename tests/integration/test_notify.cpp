@@ -11,6 +11,7 @@
 #include "culex/outbox.h"
 #include "http/base64.h"
 #include "notify/delivery_dispatcher.h"
+#include "notify/delivery_request.h"
 #include "notify/rule.h"
 #include "notify/rule_matcher.h"
 #include "storage/delivery_store.h"
@@ -171,4 +172,47 @@ TEST_CASE("matcher and dispatcher in process: every action, failures, timeouts, 
     CHECK(s["sending"] == 0);
     CHECK(s["pending"] >= 1);
     CHECK(stats.match_dropped.load() == 0);
+}
+
+TEST_CASE("e-mail over smtps:// (TLS from the start), verified against a CA file", "[notify]") {
+    const std::string tls = make_temp_dir("culex-smtps");
+    REQUIRE(run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                         "-keyout", tls + "/key.pem", "-out", tls + "/cert.pem"},
+                        tls + "/openssl.log", "", seconds(60)) == 0);
+    Receivers receivers(tls, true);
+    const std::string dbname = cluster().create_database();
+    PgConnection db(cluster().conninfo(dbname));
+    REQUIRE(db.connect().is_ok());
+    REQUIRE(apply_migrations(db).ok());
+    Config config;
+    config.db_conninfo = cluster().conninfo(dbname);
+    config.smtp_url = "smtps://127.0.0.1:" + std::to_string(receivers.smtp_port());
+    config.smtp_username = kSmtpUser;
+    config.smtp_password = kSmtpPassword;
+    config.smtp_from = "culex@example.com";
+    config.delivery_max_attempts = 1;
+    const TargetPolicy policy = TargetPolicy::parse({}, {}).value();
+    LogQueue log;
+    NotifyStats stats;
+    std::vector<int64_t> ids;
+    REQUIRE(enqueue_deliveries(db, {email_delivery({"a@example.com"}, "s", "t", 1)}, ids).ok());
+    SECTION("trusted: delivered") {
+        config.delivery_ca_file = tls + "/cert.pem";
+        DeliveryDispatcher dispatcher(config, policy, log, stats, nullptr);
+        dispatcher.start();
+        REQUIRE(wait_until([&] { return receivers.mail().size() == 1; }, seconds(20)));
+        CHECK(receivers.mail()[0]["tls"].GetBool());
+        REQUIRE(wait_until([&] { return states(db)["delivered"] == 1; }, seconds(20)));
+    }
+    SECTION("an untrusted certificate is refused") {
+        DeliveryDispatcher dispatcher(config, policy, log, stats, nullptr);
+        dispatcher.start();
+        REQUIRE(wait_until([&] { return states(db)["dead"] == 1; }, seconds(20)));
+        std::optional<DeliveryRow> row;
+        REQUIRE(get_delivery(db, ids[0], row).ok());
+        CHECK(row->last_error->find("SSL") != std::string::npos);
+        CHECK(receivers.mail().empty());
+    }
+    remove_tree(tls);
 }

@@ -12,7 +12,8 @@ One process serves:
     GET /_requests lists what was received: method, path, headers, body (base64);
     POST /_reset forgets it.
   * an SMTP server on --smtp-port (aiosmtpd), with AUTH when --smtp-user is given and
-    STARTTLS required when --tls-cert/--tls-key are. GET /_mail lists the mail.
+    STARTTLS required when --tls-cert/--tls-key are (TLS from the start with --smtps).
+    GET /_mail lists the mail.
 Prints "ready" once both listen. Binds 127.0.0.1 only.
 """
 import argparse
@@ -102,7 +103,7 @@ class MailHandler:
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": envelope.rcpt_tos,
                 "data": base64.b64encode(envelope.content).decode(),
-                "tls": session.ssl is not None,
+                "tls": server.transport.get_extra_info("ssl_object") is not None,
                 "auth": session.authenticated,
             })
         return "250 OK"
@@ -121,6 +122,7 @@ parser.add_argument("--smtp-user")
 parser.add_argument("--smtp-password")
 parser.add_argument("--tls-cert")
 parser.add_argument("--tls-key")
+parser.add_argument("--smtps", action="store_true", help="TLS from the start instead of STARTTLS")
 parser.add_argument("--sms-sid", default="AC123")
 parser.add_argument("--sms-token", default="sms-token")
 args = parser.parse_args()
@@ -129,10 +131,14 @@ smtp_options = {}
 if args.tls_cert:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(args.tls_cert, args.tls_key)
-    smtp_options.update(tls_context=context, require_starttls=True)
+    if args.smtps:
+        smtp_options.update(ssl_context=context)
+    else:
+        smtp_options.update(tls_context=context, require_starttls=True)
 if args.smtp_user:
     smtp_options.update(authenticator=authenticator, auth_required=True,
-                        auth_require_tls=bool(args.tls_cert))
+                        # aiosmtpd counts only STARTTLS as TLS; with --smtps all of it is.
+                        auth_require_tls=bool(args.tls_cert) and not args.smtps)
 controller = Controller(MailHandler(), hostname="127.0.0.1", port=args.smtp_port, **smtp_options)
 controller.start()
 server = ThreadingHTTPServer(("127.0.0.1", args.http_port), Receiver)

@@ -25,7 +25,9 @@ inline constexpr const char* kSmtpPassword = "mail-secret";
 // The receivers process and what it saw.
 class Receivers {
   public:
-    explicit Receivers(const std::string& tls_dir = "")
+    // With `tls_dir` (cert.pem, key.pem) SMTP needs STARTTLS, or with `smtps` TLS from
+    // the start.
+    explicit Receivers(const std::string& tls_dir = "", bool smtps = false)
         : http_port_(free_port()),
           smtp_port_(free_port()),
           tls_(!tls_dir.empty()),
@@ -33,13 +35,15 @@ class Receivers {
         std::vector<std::string> argv = {"/usr/bin/python3", CULEX_TEST_RECEIVERS,
                                          "--http-port",      std::to_string(http_port_),
                                          "--smtp-port",      std::to_string(smtp_port_),
-                                         "--smtp-user",      "mailer",
-                                         "--smtp-password",  "mail-secret",
+                                         "--smtp-user",      kSmtpUser,
+                                         "--smtp-password",  kSmtpPassword,
                                          "--sms-sid",        kSmsSid,
                                          "--sms-token",      kSmsToken};
         if (!tls_dir.empty()) {
             argv.insert(argv.end(),
                         {"--tls-cert", tls_dir + "/cert.pem", "--tls-key", tls_dir + "/key.pem"});
+            if (smtps)
+                argv.emplace_back("--smtps");
         }
         process_ = std::make_unique<Process>(argv, dir_ + "/receivers.log");
         REQUIRE(wait_until([&] { return port_open(http_port_) && port_open(smtp_port_); },
