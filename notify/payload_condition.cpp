@@ -97,6 +97,12 @@ bool holds(const JsonCondition& c, const rapidjson::Value& value, const rapidjso
 }  // namespace
 
 bool like_matches(std::string_view pattern, std::string_view text) {
+    // `%text%`, the commonest pattern, is a substring search.
+    if (pattern.size() >= 2 && pattern.front() == '%' && pattern.back() == '%') {
+        const std::string_view inner = pattern.substr(1, pattern.size() - 2);
+        if (inner.find_first_of("%_\\") == std::string_view::npos)
+            return text.find(inner) != std::string_view::npos;
+    }
     // Greedy matching that backtracks only to the last `%`: linear in practice, and never
     // exponential however many `%` a pattern holds.
     size_t p = 0;
@@ -149,20 +155,32 @@ PayloadCondition::PayloadCondition(std::vector<JsonCondition> json,
     }
 }
 
+const rapidjson::Document* ParsedPayload::json() {
+    if (!parsed_) {
+        parsed_ = true;
+        doc_.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
+            payload_.data(), payload_.size());
+    }
+    return doc_.HasParseError() ? nullptr : &doc_;
+}
+
 bool PayloadCondition::matches(std::string_view payload) const {
-    if (contains_ && payload.find(*contains_) == std::string_view::npos)
+    ParsedPayload parsed(payload);
+    return matches(parsed);
+}
+
+bool PayloadCondition::matches(ParsedPayload& payload) const {
+    if (contains_ && payload.bytes().find(*contains_) == std::string_view::npos)
         return false;
-    if (like_ && !like_matches(*like_, payload))
+    if (like_ && !like_matches(*like_, payload.bytes()))
         return false;
     if (json_.empty())
         return true;
-    rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
-        payload.data(), payload.size());
-    if (doc.HasParseError())
+    const rapidjson::Document* doc = payload.json();
+    if (doc == nullptr)
         return false;
     for (size_t i = 0; i < json_.size(); ++i) {
-        if (!holds(json_[i], *values_[i], find_field(doc, json_[i].path)))
+        if (!holds(json_[i], *values_[i], find_field(*doc, json_[i].path)))
             return false;
     }
     return true;

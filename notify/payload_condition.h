@@ -23,6 +23,21 @@ namespace culex {
 // SQL LIKE over bytes: `%` any run, `_` one byte, `\` escapes the next byte.
 bool like_matches(std::string_view pattern, std::string_view text);
 
+// A payload parsed as JSON at most once, however many conditions test it. One message,
+// one thread.
+class ParsedPayload {
+  public:
+    explicit ParsedPayload(std::string_view payload) : payload_(payload) {}
+    std::string_view bytes() const { return payload_; }
+    // The document, or nullptr when the payload is not valid JSON.
+    const rapidjson::Document* json();
+
+  private:
+    std::string_view payload_;
+    bool parsed_ = false;
+    rapidjson::Document doc_;
+};
+
 class PayloadCondition {
   public:
     PayloadCondition() = default;
@@ -31,6 +46,7 @@ class PayloadCondition {
 
     bool empty() const { return json_.empty() && !contains_ && !like_; }
     bool matches(std::string_view payload) const;
+    bool matches(ParsedPayload& payload) const;
 
     const std::vector<JsonCondition>& json() const { return json_; }
     const std::optional<std::string>& contains() const { return contains_; }

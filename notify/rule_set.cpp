@@ -69,8 +69,9 @@ std::vector<const Rule*> RuleSet::match(std::string_view topic, std::string_view
         return matched;
     std::sort(candidates.begin(), candidates.end());
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    ParsedPayload parsed(payload);
     for (size_t i : candidates) {
-        if (rules_[i].condition.empty() || rules_[i].condition.matches(payload))
+        if (rules_[i].condition.empty() || rules_[i].condition.matches(parsed))
             matched.push_back(&rules_[i]);
     }
     return matched;
