@@ -77,6 +77,13 @@ int64_t create_rule(HttpClient& http, const std::string& definition) {
     return json(reply)["id"].GetInt64();
 }
 
+// Rules reach the matcher within a second of a change; waits until it runs `n` of them.
+void wait_rules_loaded(HttpClient& http, int n) {
+    const std::string line = "culex_rules_loaded " + std::to_string(n) + "\n";
+    REQUIRE(wait_until([&] { return http.get("/metrics").body.find(line) != std::string::npos; },
+                       seconds(10)));
+}
+
 rapidjson::Document delivery(HttpClient& http, int64_t id) {
     HttpReply reply = http.get("/api/v1/deliveries/" + std::to_string(id));
     REQUIRE(reply.status == 200);
@@ -125,6 +132,7 @@ TEST_CASE("a webhook fires for matching messages only, signed, with the stored r
         "url": ")" + receivers.url("/ok/door") +
                                                R"("}]})");
 
+    wait_rules_loaded(http, 2);
     MqttClient device(api.broker.port(), "dev-1");
     device.publish("sensors/kitchen/temp", R"({"temp": 31.5, "unit": "C"})", 1);  // fires
     device.publish("sensors/kitchen/temp", R"({"temp": 30, "unit": "C"})", 1);    // not > 30
@@ -251,6 +259,7 @@ TEST_CASE("republish, e-mail over STARTTLS with AUTH, and SMS, from rules and fr
         "actions": [{"type": "webhook", "url": ")" +
                                                    receivers.url("/ok/sentinel") + R"("}]})");
 
+    wait_rules_loaded(http, 3);
     MqttClient device(api.broker.port(), "plc-7");
     device.publish("plant/boiler/alarm", R"({"level": "high", "room": "boiler-room"})", 1);
     REQUIRE(device.wait_acked());
@@ -378,6 +387,7 @@ TEST_CASE(
         "actions": [{"type": "webhook", "url": ")" +
                                                other.url("/ok/fine") + R"("}]})");
 
+    wait_rules_loaded(http, 4);
     MqttClient device(api.broker.port(), "dev-r");
     device.publish("t/flaky", "1", 1);
     device.publish("t/fail", "1", 1);
@@ -478,6 +488,7 @@ TEST_CASE("a queued delivery survives a broker restart", "[rules]") {
         const int64_t rule = create_rule(http, R"({"name": "restart", "topic_filter": "r/#",
             "actions": [{"type": "webhook", "url": ")" +
                                                    receivers.url("/flaky/1/restart") + R"("}]})");
+        wait_rules_loaded(http, 1);
         MqttClient device(broker.port(), "dev-restart");
         device.publish("r/1", "before restart", 1);
         REQUIRE(device.wait_acked());
@@ -526,6 +537,7 @@ TEST_CASE("outgoing requests go only where the admin allows", "[rules]") {
         create_rule(http, R"({"name": "sneaky", "topic_filter": "b/#",
         "actions": [{"type": "webhook", "url": "http://localhost:)" +
                               std::to_string(receivers.http_port()) + R"(/ok/sneaky"}]})");
+    wait_rules_loaded(http, 1);
     MqttClient device(api.broker.port(), "dev-b");
     device.publish("b/1", "x", 1);
     REQUIRE(device.wait_acked());
@@ -633,6 +645,7 @@ TEST_CASE("rules over HTTP: bad definitions refused, CRUD, enable and disable, a
         "actions": [{"type": "webhook", "url": ")" +
                                                    receivers.url("/ok/sentinel") + R"("}]})");
 
+    wait_rules_loaded(http, 1);
     MqttClient device(api.broker.port(), "dev-c");
     auto publish_and_settle = [&](const std::string& topic, const std::string& payload) {
         const size_t before = receivers.requests("/ok/sentinel").size();
@@ -651,9 +664,7 @@ TEST_CASE("rules over HTTP: bad definitions refused, CRUD, enable and disable, a
     CHECK(enabled["changed"].GetInt64() == 1);
     CHECK(json(http.post_json("/api/v1/rules/" + std::to_string(id) + "/enable", ""))["changed"]
               .GetInt64() == 0);
-    REQUIRE(wait_until(
-        [&] { return http.get("/metrics").body.find("culex_rules_loaded 2") != std::string::npos; },
-        seconds(5)));
+    wait_rules_loaded(http, 2);
     publish_and_settle("c/2", R"({"v": 11})");
     publish_and_settle("c/3", R"({"v": 9})");
     REQUIRE(wait_until([&] { return receivers.requests("/ok/crud").size() == 1; }, seconds(10)));
@@ -669,22 +680,16 @@ TEST_CASE("rules over HTTP: bad definitions refused, CRUD, enable and disable, a
         {"Content-Type: application/json"});
     INFO(replaced.body);
     REQUIRE(replaced.status == 200);
-    REQUIRE(wait_until(
-        [&] { return http.get("/metrics").body.find("culex_rules_loaded 2") != std::string::npos; },
-        seconds(5)));
+    wait_rules_loaded(http, 2);
     // A change made in SQL directly (another tool, another broker's API) is seen too.
     {
         PgConnection sql(cluster().conninfo(api.db));
         REQUIRE(sql.connect().is_ok());
         REQUIRE(sql.exec("UPDATE culex.rules SET enabled = false WHERE name = 'sentinel'").ok());
     }
-    REQUIRE(wait_until(
-        [&] { return http.get("/metrics").body.find("culex_rules_loaded 1") != std::string::npos; },
-        seconds(5)));
+    wait_rules_loaded(http, 1);
     CHECK(json(http.post_json("/api/v1/rules/enable", ""))["changed"].GetInt64() == 1);
-    REQUIRE(wait_until(
-        [&] { return http.get("/metrics").body.find("culex_rules_loaded 2") != std::string::npos; },
-        seconds(5)));
+    wait_rules_loaded(http, 2);
     publish_and_settle("c/4", R"({"v": 50})");
     publish_and_settle("c/5", R"({"v": -1})");
     REQUIRE(wait_until([&] { return receivers.requests("/ok/crud").size() == 2; }, seconds(10)));
