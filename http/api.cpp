@@ -19,6 +19,8 @@ Api::Api(ApiContext ctx) : ctx_(std::move(ctx)) {
     add_stream_routes(router_, ctx_);
     add_rule_routes(router_, ctx_);
     add_delivery_routes(router_, ctx_);
+    if (ctx_.config.book_api)
+        add_book_routes(router_, ctx_);
 }
 
 Response Api::handle(Request& request) {

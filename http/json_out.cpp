@@ -15,6 +15,17 @@ void write_string(JsonWriter& w, std::string_view text) {
     w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
+void write_payload(JsonWriter& w, std::string_view payload) {
+    w.Key("payload");
+    if (is_valid_utf8(payload)) {
+        write_string(w, payload);
+    } else {
+        write_string(w, base64_encode(payload));
+        w.Key("encoding");
+        w.String("base64");
+    }
+}
+
 void write_message(JsonWriter& w, const StoredMessage& m, bool with_id) {
     w.StartObject();
     if (with_id) {
@@ -23,14 +34,7 @@ void write_message(JsonWriter& w, const StoredMessage& m, bool with_id) {
     }
     w.Key("topic");
     write_string(w, m.topic);
-    w.Key("payload");
-    if (is_valid_utf8(m.payload)) {
-        write_string(w, m.payload);
-    } else {
-        write_string(w, base64_encode(m.payload));
-        w.Key("encoding");
-        w.String("base64");
-    }
+    write_payload(w, m.payload);
     w.Key("qos");
     w.Int(m.qos);
     w.Key("retain");

@@ -22,6 +22,9 @@ using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 void write_string(JsonWriter& w, std::string_view text);
 
+// "payload": the text when it is valid UTF-8, else base64 followed by "encoding": "base64".
+void write_payload(JsonWriter& w, std::string_view payload);
+
 // A record: id, topic, payload (text when valid UTF-8, else base64 with
 // "encoding": "base64"), qos, retain, client_id, username, broker, received_at (RFC 3339
 // µs) and received_at_ms. Without `with_id` the id is left out (live-stream messages are

@@ -7,6 +7,7 @@
 
 #include "api_context.h"
 #include "router.h"
+#include "storage/message_changes.h"
 #include "storage/message_query.h"
 
 namespace culex {
@@ -22,9 +23,16 @@ void add_token_routes(Router& router, ApiContext& ctx);    // token administrati
 void add_utility_routes(Router& router, ApiContext& ctx);
 // the live stream (Server-Sent Events)
 void add_stream_routes(Router& router, ApiContext& ctx);
-void add_rule_routes(Router& router, ApiContext& ctx);      // rules (M7)
+void add_rule_routes(Router& router, ApiContext& ctx);  // rules (M7)
 // e-mail (M5), SMS (M6) and the delivery outbox
 void add_delivery_routes(Router& router, ApiContext& ctx);
+// the book platform's own routes (docs/book-compat.md), when book_api is on
+void add_book_routes(Router& router, ApiContext& ctx);
+
+// Soft-deletes the selected rows, or purges them when `purging`, on a connection of its
+// own; nullopt with `count` set, else the 503 or 500 to answer.
+std::optional<Response> change_selection(ApiContext& ctx, const MessageSelection& selection,
+                                         DeleteScope scope, bool purging, ChangeCount& count);
 
 // The record id in a path segment, or nullopt when it is not a positive integer.
 std::optional<int64_t> parse_record_id(const std::string& segment);

@@ -2,6 +2,7 @@
 // (D5-D7), and purge of soft-deleted rows.
 #include "json_out.h"
 #include "problem.h"
+#include "publishing.h"
 #include "routes.h"
 #include "selection_params.h"
 #include "storage/message_changes.h"
@@ -94,8 +95,7 @@ Response post_message(ApiContext& ctx, Request& request, const Principal& princi
         out.qos = m.qos;
         out.retain = m.retain;
         out.store = false;
-        std::optional<uint64_t> ticket = ctx.outbox->push(std::move(out));
-        published = ticket && ctx.outbox->wait_published(*ticket, std::chrono::seconds(5));
+        published = !publish_and_wait(ctx, std::move(out)).has_value();
     }
     rapidjson::StringBuffer out;
     JsonWriter w(out);
@@ -184,18 +184,25 @@ Response change_many(ApiContext& ctx, Request& request, const Principal& princip
         return *denied;
     if (!selection.topic && !selection.filter)
         selection.filter = "#";
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
-    if (!lease.is_ok())
-        return database_unavailable(lease.status());
     ChangeCount count;
-    PgOutcome outcome = purging ? purge(lease.value().db(), selection, scope, count)
-                                : soft_delete(lease.value().db(), selection, scope, count);
-    if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
+    if (std::optional<Response> failed = change_selection(ctx, selection, scope, purging, count))
+        return *failed;
     return change_counts(count, purging ? "purged" : "deleted");
 }
 
 }  // namespace
+
+std::optional<Response> change_selection(ApiContext& ctx, const MessageSelection& selection,
+                                         DeleteScope scope, bool purging, ChangeCount& count) {
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok())
+        return database_unavailable(lease.status());
+    PgOutcome outcome = purging ? purge(lease.value().db(), selection, scope, count)
+                                : soft_delete(lease.value().db(), selection, scope, count);
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
+    return std::nullopt;
+}
 
 void add_change_routes(Router& router, ApiContext& ctx) {
     router.add({"POST", "/api/v1/messages", Scope::kWrite,

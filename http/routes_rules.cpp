@@ -56,7 +56,7 @@ void write_rule(JsonWriter& w, const RuleRow& r, const std::vector<const Deliver
     write_string(w, r.topic_filter);
     rapidjson::Document condition;
     condition.Parse(r.condition_json.data(), r.condition_json.size());
-    for (const char* key : {"where", "contains", "like"}) {
+    for (const char* key : {"where", "topic_like", "contains", "like"}) {
         if (condition.IsObject() && condition.HasMember(key)) {
             w.Key(key);
             condition[key].Accept(w);
@@ -128,18 +128,6 @@ std::optional<Rule> read_definition(ApiContext& ctx, Request& request, const Pri
         return std::nullopt;
     }
     return std::move(rule.value());
-}
-
-RuleRow to_row(const Rule& rule) {
-    RuleRow row;
-    row.id = rule.id;
-    row.name = rule.name;
-    row.enabled = rule.enabled;
-    row.topic_filter = rule.topic_filter;
-    row.condition_json = rule.condition_json;
-    row.actions_json = rule.actions_json;
-    row.secret = rule.secret;
-    return row;
 }
 
 // The rule a path names, with the connection it was read on.

@@ -1,14 +1,11 @@
 // Utility endpoints (the book's M1-M4) and publishing over HTTP: publish, timestamp on
 // demand, current time, random values from a CSPRNG, UUIDs.
-#include <openssl/rand.h>
-#include <uuid/uuid.h>
-
-#include <stdexcept>
-
 #include "culex/clock.h"
 #include "json_out.h"
 #include "problem.h"
+#include "publishing.h"
 #include "query_params.h"
+#include "random_values.h"
 #include "routes.h"
 #include "storage/topic_filter.h"
 #include "time_text.h"
@@ -16,48 +13,14 @@
 namespace culex {
 namespace {
 
-constexpr auto kPublishWait = std::chrono::seconds(5);
 constexpr int64_t kMaxCount = 1000;
 constexpr int64_t kMaxLength = 4096;
 
-uint64_t random_u64() {
-    uint64_t v = 0;
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v) != 1)
-        throw std::runtime_error("the system random generator failed");
-    return v;
-}
-
-// Uniform in [0, bound) without modulo bias (rejection sampling).
-uint64_t random_below(uint64_t bound) {
-    const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-    uint64_t v = 0;
-    do {
-        v = random_u64();
-    } while (v >= limit);
-    return v % bound;
-}
-
-// Hands `m` to the broker thread and waits until it is published.
+// Hands `m` to the broker and answers `answer` once it is published.
 Response publish(ApiContext& ctx, OutgoingMessage m, const rapidjson::StringBuffer& answer) {
-    if (ctx.outbox == nullptr)
-        return problem(503, "publishing is not available here");
-    std::optional<uint64_t> ticket = ctx.outbox->push(std::move(m));
-    if (!ticket)
-        return problem(503, "the broker's outbox is full; try again shortly");
-    if (!ctx.outbox->wait_published(*ticket, kPublishWait))
-        return problem(503,
-                       "the broker did not take the message in time; it may still be published");
+    if (std::optional<Response> failed = publish_and_wait(ctx, std::move(m)))
+        return *failed;
     return json_response(200, answer);
-}
-
-std::optional<Response> check_publish_topic(const Principal& principal, const std::string& topic) {
-    if (Status valid = validate_topic_name(topic); !valid.is_ok())
-        return problem(400, "field 'topic': " + valid.message());
-    if (topic[0] == '$')
-        return problem(400, "field 'topic': topics starting with '$' are the broker's own");
-    if (!principal.may_touch_topic(topic))
-        return problem(403, "this token's topic filters do not include '" + topic + "'");
-    return std::nullopt;
 }
 
 Response post_publish(ApiContext& ctx, Request& request, const Principal& principal) {
@@ -177,9 +140,9 @@ Response get_random_string(Request& request) {
     const int64_t length = params.integer("length", 1, kMaxLength).value_or(16);
     const int64_t count = params.integer("count", 1, kMaxCount).value_or(1);
     const std::string charset = params.text("charset").value_or("alphanumeric");
-    std::string alphabet;
+    std::string_view alphabet;
     if (charset == "alphanumeric")
-        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        alphabet = kAlphanumeric;
     else if (charset == "hex")
         alphabet = "0123456789abcdef";
     else if (charset == "digits")
@@ -195,12 +158,8 @@ Response get_random_string(Request& request) {
     w.StartObject();
     w.Key("values");
     w.StartArray();
-    for (int64_t i = 0; i < count; ++i) {
-        std::string value(static_cast<size_t>(length), ' ');
-        for (char& c : value)
-            c = alphabet[random_below(alphabet.size())];
-        write_string(w, value);
-    }
+    for (int64_t i = 0; i < count; ++i)
+        write_string(w, random_text(alphabet, static_cast<size_t>(length)));
     w.EndArray();
     w.EndObject();
     return json_response(200, out);
@@ -250,16 +209,8 @@ Response get_uuid(Request& request) {
     w.StartObject();
     w.Key("uuids");
     w.StartArray();
-    for (int64_t i = 0; i < count; ++i) {
-        uuid_t id;
-        if (version == 4)
-            uuid_generate_random(id);
-        else
-            uuid_generate_time(id);
-        char text[37];
-        uuid_unparse_lower(id, text);
-        w.String(text, 36);
-    }
+    for (int64_t i = 0; i < count; ++i)
+        write_string(w, new_uuid(static_cast<int>(version)));
     w.EndArray();
     w.EndObject();
     return json_response(200, out);

@@ -1,6 +1,7 @@
 #include "delivery_request.h"
 
 #include "http/base64.h"
+#include "http/book_json.h"
 #include "http/json_out.h"
 
 namespace culex {
@@ -27,6 +28,32 @@ NewDelivery base(const char* kind, std::string target, int max_attempts) {
 }
 
 }  // namespace
+
+std::string book_webhook_body(const Rule& rule, const RuleAction& action, const StoredMessage& m) {
+    rapidjson::StringBuffer out;
+    JsonWriter w(out);
+    w.StartArray();
+    w.StartObject();
+    w.Key("id");
+    w.Int64(rule.id);
+    w.Key("ruleName");
+    write_string(w, rule.name);
+    w.Key("topicPattern");
+    write_string(w, rule.topic_like.value_or(rule.topic_filter));
+    w.Key("payloadPattern");
+    write_string(w, rule.condition.like().value_or("%"));
+    w.Key("method");
+    write_string(w, action.method);
+    w.Key("webHook");
+    write_string(w, action.url);
+    w.Key("status");
+    w.Int(rule.enabled ? 1 : 0);
+    w.Key("message");
+    write_book_record(w, m);
+    w.EndObject();
+    w.EndArray();
+    return finish(out);
+}
 
 std::string webhook_body(const Rule& rule, const StoredMessage& m) {
     rapidjson::StringBuffer out;
@@ -68,7 +95,8 @@ std::vector<NewDelivery> deliveries_for(const Rule& rule, const StoredMessage& m
                 }
                 w.EndObject();
                 w.Key("body");
-                write_string(w, webhook_body(rule, m));
+                write_string(w,
+                             a.book_format ? book_webhook_body(rule, a, m) : webhook_body(rule, m));
                 if (rule.secret) {
                     w.Key("secret");
                     write_string(w, *rule.secret);

@@ -21,6 +21,10 @@ namespace culex {
 
 // The webhook body: {"rule": {"id", "name"}, "message": <record as the data API writes it>}.
 std::string webhook_body(const Rule& rule, const StoredMessage& m);
+// The book platform's webhook body: its matched rule row (id, ruleName, topicPattern,
+// payloadPattern, method, webHook, status) in an array, with the message added to it as
+// the book's read routes show records.
+std::string book_webhook_body(const Rule& rule, const RuleAction& action, const StoredMessage& m);
 
 // One delivery per action (an SMS action: one per recipient).
 std::vector<NewDelivery> deliveries_for(const Rule& rule, const StoredMessage& m, int max_attempts);

@@ -87,8 +87,16 @@ bool header_name_char(char c) {
 
 Status parse_webhook(const rapidjson::Value& o, const std::string& where,
                      const TargetPolicy* policy, RuleAction& a) {
-    if (Status s = only_fields(o, where, {"type", "url", "method", "headers"}); !s.is_ok())
+    if (Status s = only_fields(o, where, {"type", "url", "method", "headers", "format"});
+        !s.is_ok())
         return s;
+    auto format = o.FindMember("format");
+    if (format != o.MemberEnd()) {
+        if (!format->value.IsString() || (std::string_view(format->value.GetString()) != "culex" &&
+                                          std::string_view(format->value.GetString()) != "book"))
+            return field_error(where + "format", "must be culex or book");
+        a.book_format = std::string_view(format->value.GetString()) == "book";
+    }
     std::optional<std::string> url;
     if (Status s = string_member(o, "url", where, 2048, url, true); !s.is_ok())
         return s;
@@ -235,6 +243,15 @@ Result<RuleAction> parse_action(const rapidjson::Value& o, size_t index,
 
 }  // namespace
 
+Status validate_like_pattern(std::string_view pattern) {
+    size_t backslashes = 0;
+    while (backslashes < pattern.size() && pattern[pattern.size() - 1 - backslashes] == '\\')
+        ++backslashes;
+    if (backslashes % 2 == 1)
+        return Status::error("must not end with an unpaired '\\' (it escapes the next character)");
+    return Status::ok();
+}
+
 const char* action_kind_name(ActionKind kind) {
     switch (kind) {
         case ActionKind::kWebhook:
@@ -368,12 +385,21 @@ Result<Rule> parse_rule(const rapidjson::Value& d, const TargetPolicy* policy) {
     if (Status s = string_member(d, "like", "", 4096, like, false); !s.is_ok())
         return s;
     if (like) {
-        size_t backslashes = 0;
-        while (backslashes < like->size() && (*like)[like->size() - 1 - backslashes] == '\\')
-            ++backslashes;
-        if (backslashes % 2 == 1)
-            return field_error(
-                "like", "must not end with an unpaired '\\' (it escapes the next character)");
+        if (Status valid = validate_like_pattern(*like); !valid.is_ok())
+            return field_error("like", valid.message());
+    }
+    std::optional<std::string> topic_like;
+    if (Status s = string_member(d, "topic_like", "", 65535, topic_like, false); !s.is_ok())
+        return s;
+    if (topic_like) {
+        if (Status valid = validate_like_pattern(*topic_like); !valid.is_ok())
+            return field_error("topic_like", valid.message());
+        r.topic_like = topic_like;
+        condition.AddMember(
+            "topic_like",
+            rapidjson::Value(topic_like->c_str(),
+                             static_cast<rapidjson::SizeType>(topic_like->size()), alloc),
+            alloc);
     }
     if (contains)
         condition.AddMember(
@@ -402,6 +428,18 @@ Result<Rule> parse_rule(const rapidjson::Value& d, const TargetPolicy* policy) {
     }
     r.actions_json = to_json(actions->value);
     return r;
+}
+
+RuleRow to_row(const Rule& rule) {
+    RuleRow row;
+    row.id = rule.id;
+    row.name = rule.name;
+    row.enabled = rule.enabled;
+    row.topic_filter = rule.topic_filter;
+    row.condition_json = rule.condition_json;
+    row.actions_json = rule.actions_json;
+    row.secret = rule.secret;
+    return row;
 }
 
 Result<Rule> rule_from_stored(int64_t id, const std::string& name, bool enabled,

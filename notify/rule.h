@@ -17,6 +17,7 @@
 #include "culex/status.h"
 #include "message_template.h"
 #include "payload_condition.h"
+#include "storage/rule_store.h"
 #include "target_policy.h"
 
 namespace culex {
@@ -30,6 +31,9 @@ struct RuleAction {
     std::string method = "POST";
     std::string url;
     std::string target;  // host:port, for per-target concurrency
+    // The body the book's platform sends (its matched rule rows, each with the message)
+    // instead of Culex's own.
+    bool book_format = false;
     std::vector<std::pair<std::string, std::string>> headers;
     // republish
     std::optional<MessageTemplate> topic;
@@ -47,6 +51,8 @@ struct Rule {
     std::string name;
     bool enabled = true;
     std::string topic_filter;
+    // SQL LIKE pattern the topic must also match (the book's topicPattern).
+    std::optional<std::string> topic_like;
     PayloadCondition condition;
     std::vector<RuleAction> actions;
     std::optional<std::string> secret;
@@ -56,8 +62,9 @@ struct Rule {
 };
 
 // Fields of a rule definition, as the API accepts them.
-inline constexpr const char* kRuleFields[] = {"name",     "enabled", "topic_filter", "where",
-                                              "contains", "like",    "actions",      "secret"};
+inline constexpr const char* kRuleFields[] = {"name",       "enabled", "topic_filter",
+                                              "topic_like", "where",   "contains",
+                                              "like",       "actions", "secret"};
 
 // Parses a definition object (the fields above; unknown ones are refused). Webhook URLs
 // must be http(s) and, with a policy, not aimed at a target it refuses by name or address.
@@ -69,12 +76,17 @@ Result<Rule> rule_from_stored(int64_t id, const std::string& name, bool enabled,
                               const std::string& actions_json,
                               const std::optional<std::string>& secret);
 
+// The rule as culex.rules stores it.
+RuleRow to_row(const Rule& rule);
+
 // The host:port of an http(s) URL, lower case; error when it is not one.
 Result<std::string> webhook_target(const std::string& url, std::string* host = nullptr);
 
 // Checks an e-mail address for use in an SMTP envelope and a header: local@domain, no
 // spaces, brackets, commas or control characters.
 Status validate_email_address(std::string_view address);
+// Checks a SQL LIKE pattern: it must not end with an unpaired escape.
+Status validate_like_pattern(std::string_view pattern);
 // Checks an SMS recipient or sender: 1 to 64 printable characters.
 Status validate_phone(std::string_view number);
 

@@ -71,7 +71,10 @@ std::vector<const Rule*> RuleSet::match(std::string_view topic, std::string_view
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
     ParsedPayload parsed(payload);
     for (size_t i : candidates) {
-        if (rules_[i].condition.empty() || rules_[i].condition.matches(parsed))
+        const Rule& rule = rules_[i];
+        if (rule.topic_like && !like_matches(*rule.topic_like, topic))
+            continue;
+        if (rule.condition.empty() || rule.condition.matches(parsed))
             matched.push_back(&rules_[i]);
     }
     return matched;

@@ -280,6 +280,8 @@ const std::map<std::string, Setter>& setters() {
              return Status::ok();
          }},
         {"timestamp_interval", integer(&Config::timestamp_interval, 0, 86400)},
+        {"book_api", [](const std::string& key, const std::string& value,
+                        Config& c) { return parse_bool(key, value, c.book_api); }},
         {"rules", [](const std::string& key, const std::string& value,
                      Config& c) { return parse_bool(key, value, c.rules); }},
         {"rules_queue_capacity", integer(&Config::rules_queue_capacity, 1000, 100000000)},

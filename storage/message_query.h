@@ -26,6 +26,7 @@ struct MessageSelection {
     std::optional<int64_t> id;
     std::optional<std::string> topic;
     std::optional<std::string> filter;
+    std::optional<std::string> topic_like;        // SQL LIKE pattern over the topic name
     std::optional<int64_t> after_us;              // received strictly after
     std::optional<int64_t> before_us;             // received strictly before
     std::optional<std::string> payload_contains;  // bytes
@@ -37,8 +38,8 @@ struct MessageSelection {
 
     // True when anything at all narrows the selection.
     bool narrows() const {
-        return id || topic || filter || after_us || before_us || payload_contains || payload_like ||
-               !json.empty() || qos || retain || client_id;
+        return id || topic || filter || topic_like || after_us || before_us || payload_contains ||
+               payload_like || !json.empty() || qos || retain || client_id;
     }
 };
 

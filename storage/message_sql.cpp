@@ -125,6 +125,9 @@ std::string selection_sql(const MessageSelection& s, RowState state, SqlParams& 
         parts.push_back(topic_condition_sql("m.topic_id", *s.topic, params));
     if (s.filter)
         parts.push_back(topic_condition_sql("m.topic_id", *s.filter, params));
+    if (s.topic_like)
+        parts.push_back("m.topic_id IN (SELECT id FROM culex.topics WHERE name LIKE " +
+                        params.add(*s.topic_like) + ")");
     if (s.after_us)
         parts.push_back("m.received_at > " +
                         micros_to_timestamptz(params.add(std::to_string(*s.after_us))));

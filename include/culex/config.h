@@ -58,6 +58,9 @@ struct Config {
     std::string timestamp_topic = "timestamp";
     int64_t timestamp_interval = 0;
 
+    // The book platform's routes (/get/..., /pub/..., docs/book-compat.md) beside /api/v1.
+    bool book_api = true;
+
     // Rules and deliveries (webhooks, republish, e-mail, SMS); `rules` off disables the
     // matcher and the dispatcher on this broker.
     bool rules = true;

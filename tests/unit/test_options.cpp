@@ -159,6 +159,10 @@ TEST_CASE("rule and delivery options", "[options]") {
     auto defaults = parse_options({}, "host");
     REQUIRE(defaults.is_ok());
     CHECK(defaults.value().rules);
+    CHECK(defaults.value().book_api);
+    CHECK_FALSE(parse_options({{"book_api", "false"}}, "host").value().book_api);
+    CHECK(error_of({{"book_api", "no"}}) ==
+          "plugin_opt_book_api: expected true or false, got 'no'");
     CHECK(defaults.value().delivery_concurrency == 16);
     CHECK(defaults.value().delivery_max_attempts == 10);
     CHECK(defaults.value().sms_url == "https://api.twilio.com");

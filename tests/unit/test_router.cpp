@@ -71,7 +71,8 @@ TEST_CASE("every API route is in the OpenAPI document, and nothing else is", "[h
     LogQueue log;
     PgPool pool("host=127.0.0.1 port=1", 1);
     Authenticator auth(pool, "");
-    Api api(ApiContext{config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}});
+    Api api(
+        ApiContext{config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}});
     rapidjson::Document doc;
     doc.Parse(kOpenApiJson);
     REQUIRE_FALSE(doc.HasParseError());
@@ -98,7 +99,8 @@ TEST_CASE("the API answers problem+json without touching the database", "[http]"
     LogQueue log;
     PgPool pool("host=127.0.0.1 port=1 connect_timeout=1", 1);
     Authenticator auth(pool, "0123456789abcdef0123");
-    Api api(ApiContext{config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}});
+    Api api(
+        ApiContext{config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}});
     Request r;
     r.method = "GET";
     r.path = "/api/v1/messages";

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "culex/config.h"
+#include "http/book_json.h"
 #include "http/selection_params.h"
 #include "notify/delivery_dispatcher.h"
 #include "notify/message_template.h"
@@ -172,6 +173,25 @@ TEST_CASE("the rule index applies each rule's payload condition", "[rules]") {
     CHECK(ids("s/a", R"({"t": 6, "x": 1})") == std::vector<int64_t>{1, 2, 3});
     CHECK(ids("s/b", R"({"t": 1})") == std::vector<int64_t>{});
     CHECK(ids("s", "x") == std::vector<int64_t>{2});
+}
+
+TEST_CASE("topic_like narrows a rule's topic filter with a LIKE pattern", "[rules]") {
+    RuleSet set({rule(1, "#", R"("topic_like": "plant/%/temp", )"), rule(2, "plant/#")});
+    auto ids = [&](const std::string& topic) {
+        std::vector<int64_t> out;
+        for (const Rule* r : set.match(topic, ""))
+            out.push_back(r->id);
+        return out;
+    };
+    CHECK(ids("plant/b1/temp") == std::vector<int64_t>{1, 2});
+    CHECK(ids("plant/b1/temperature") == std::vector<int64_t>{2});
+    CHECK(ids("office/temp") == std::vector<int64_t>{});
+}
+
+TEST_CASE("book timestamps are epoch seconds with three decimals", "[rules]") {
+    CHECK(book_timestamp(1795678262114233) == "1795678262.114");
+    CHECK(book_timestamp(1795678262000999) == "1795678262.000");
+    CHECK(book_timestamp(5000) == "0.005");
 }
 
 TEST_CASE("templates fill in message fields and refuse unknown placeholders", "[rules]") {
