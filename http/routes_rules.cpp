@@ -1,4 +1,4 @@
-// Rules (write scope, limited to the token's topic filters; all at once: admin): create,
+// Rules (write scope, limited to the token's topic filters; all at once: every topic): create,
 // read with their recent deliveries, replace, delete, enable and disable.
 #include <map>
 
@@ -275,9 +275,13 @@ Response set_one_enabled(ApiContext& ctx, Request& request, const Principal& pri
     return enabled_response(enabled, changed);
 }
 
-Response set_all_enabled(ApiContext& ctx, Request& request, bool enabled) {
+// Every rule at once: a token for every topic (`#`), since it touches every rule.
+Response set_all_enabled(ApiContext& ctx, Request& request, const Principal& principal,
+                         bool enabled) {
     if (auto bad = no_query(request))
         return *bad;
+    if (!principal.may_touch_filter("#"))
+        return problem(403, "enabling or disabling every rule needs a token for every topic ('#')");
     Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
     if (!lease.is_ok())
         return database_unavailable(lease.status());
@@ -309,10 +313,12 @@ void add_rule_routes(Router& router, ApiContext& ctx) {
     router.add(
         {"POST", "/api/v1/rules/{id}/disable", Scope::kWrite,
          [&ctx](Request& r, const Principal& p) { return set_one_enabled(ctx, r, p, false); }});
-    router.add({"POST", "/api/v1/rules/enable", Scope::kAdmin,
-                [&ctx](Request& r, const Principal&) { return set_all_enabled(ctx, r, true); }});
-    router.add({"POST", "/api/v1/rules/disable", Scope::kAdmin,
-                [&ctx](Request& r, const Principal&) { return set_all_enabled(ctx, r, false); }});
+    router.add(
+        {"POST", "/api/v1/rules/enable", Scope::kWrite,
+         [&ctx](Request& r, const Principal& p) { return set_all_enabled(ctx, r, p, true); }});
+    router.add(
+        {"POST", "/api/v1/rules/disable", Scope::kWrite,
+         [&ctx](Request& r, const Principal& p) { return set_all_enabled(ctx, r, p, false); }});
 }
 
 }  // namespace culex

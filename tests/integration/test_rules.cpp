@@ -402,7 +402,6 @@ TEST_CASE(
         device.publish("t/fine", std::to_string(i), 1);
     REQUIRE(device.wait_acked());
     REQUIRE(wait_until([&] { return other.requests("/ok/fine").size() == 10; }, seconds(20)));
-    CHECK(receivers.requests("/hang/").size() <= 4);
     CHECK(wait_until(
         [&] {
             auto all = deliveries_of(http, fine);
@@ -466,19 +465,25 @@ TEST_CASE(
         seconds(60)));
     CHECK(std::string(deliveries_of(http, hanging)[0]["last_error"].GetString()).find("Timeout") !=
           std::string::npos);
+    // Never more at once than delivery_per_target, however long they hang.
+    CHECK(receivers.most_hanging_at_once() == 2);
 }
 
 TEST_CASE("a queued delivery survives a broker restart", "[rules]") {
-    Receivers receivers;
+    // The receiver is down while the first broker runs, so the delivery can only be
+    // pending when that broker stops; it comes up before the second broker starts.
+    const int receiver_port = free_port();
+    const std::string url = "http://127.0.0.1:" + std::to_string(receiver_port) + "/ok/restart";
     const std::string db = cluster().create_database();
     const int http_port = free_port();
     const std::string base = "http://127.0.0.1:" + std::to_string(http_port);
-    // Slow retries: the second attempt is due only after the broker has been replaced.
-    const PluginOpts opts = plugin_opts_for(
-        db, delivery_opts(receivers, {{"http_listen", "127.0.0.1:" + std::to_string(http_port)},
-                                      {"admin_token", kToken},
-                                      {"delivery_retry_initial_ms", "3000"},
-                                      {"delivery_retry_max_ms", "3000"}}));
+    const PluginOpts opts =
+        plugin_opts_for(db, {{"http_listen", "127.0.0.1:" + std::to_string(http_port)},
+                             {"admin_token", kToken},
+                             {"delivery_allow", "127.0.0.1"},
+                             {"delivery_retry_initial_ms", "200"},
+                             {"delivery_retry_max_ms", "400"},
+                             {"delivery_max_attempts", "100"}});
     int64_t delivery_id = 0;
     {
         BrokerProcess broker(opts);
@@ -487,7 +492,7 @@ TEST_CASE("a queued delivery survives a broker restart", "[rules]") {
         REQUIRE(wait_until([&] { return http.get("/readyz").status == 200; }, seconds(30)));
         const int64_t rule = create_rule(http, R"({"name": "restart", "topic_filter": "r/#",
             "actions": [{"type": "webhook", "url": ")" +
-                                                   receivers.url("/flaky/1/restart") + R"("}]})");
+                                                   url + R"("}]})");
         wait_rules_loaded(http, 1);
         MqttClient device(broker.port(), "dev-restart");
         device.publish("r/1", "before restart", 1);
@@ -495,21 +500,23 @@ TEST_CASE("a queued delivery survives a broker restart", "[rules]") {
         REQUIRE(wait_until(
             [&] {
                 auto d = deliveries_of(http, rule);
-                return d.size() == 1 && d[0]["attempts"].GetInt() == 1 &&
-                       std::string(d[0]["state"].GetString()) == "pending";
+                return d.size() == 1 && d[0]["attempts"].GetInt() >= 1;
             },
             seconds(20)));
         delivery_id = deliveries_of(http, rule)[0]["id"].GetInt64();
         REQUIRE(broker.terminate(seconds(30)) == 0);
     }
-    CHECK(receivers.requests("/flaky/1/restart").size() == 1);
+    Receivers receivers("", false, receiver_port);
     BrokerProcess again(opts);
     REQUIRE(again.wait_ready());
     HttpClient http(base, kToken);
     REQUIRE(wait_until([&] { return http.get("/readyz").status == 200; }, seconds(30)));
     CHECK(wait_state(http, delivery_id, "delivered"));
-    CHECK(delivery(http, delivery_id)["attempts"].GetInt() == 2);
-    CHECK(receivers.requests("/flaky/1/restart").size() == 2);
+    CHECK(delivery(http, delivery_id)["attempts"].GetInt() >= 2);
+    auto got = receivers.requests("/ok/restart");
+    REQUIRE(got.size() == 1);
+    CHECK(std::string(got[0]["headers"]["culex-delivery"].GetString()) ==
+          std::to_string(delivery_id));
 }
 
 TEST_CASE("outgoing requests go only where the admin allows", "[rules]") {
@@ -744,5 +751,7 @@ TEST_CASE("rules over HTTP: bad definitions refused, CRUD, enable and disable, a
               .status == 201);
     CHECK(json(limited.get("/api/v1/rules"))["items"].Size() == 1);
     CHECK(limited.post_json("/api/v1/rules/disable", "").status == 403);
+    HttpClient writer(api.base, token_for(R"({"name": "all-topics", "scopes": ["write"]})"));
+    CHECK(writer.post_json("/api/v1/rules/disable", "").status == 200);
     CHECK(limited.get("/api/v1/deliveries").status == 403);
 }

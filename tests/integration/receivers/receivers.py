@@ -6,7 +6,8 @@ One process serves:
       /ok/...           200
       /fail/...         500 every time
       /flaky/N/...      500 for the first N requests to that exact path, then 200
-      /hang/...         never answers (the connection stays open for 60 s)
+      /hang/...         never answers (until the client closes, at most 60 s);
+                        GET /_hanging tells how many hang now and the most at once
     and the Twilio Messages API form at /2010-04-01/Accounts/<sid>/Messages.json
     (201 with --sms-sid/--sms-token as basic auth, else 401).
     GET /_requests lists what was received: method, path, headers, body (base64);
@@ -32,6 +33,7 @@ lock = threading.Lock()
 requests = []
 mail = []
 flaky_seen = {}
+hanging = {"now": 0, "most": 0}  # /hang/ requests open at once, and the most ever
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -55,6 +57,9 @@ class Receiver(BaseHTTPRequestHandler):
         if self.path == "/_requests":
             with lock:
                 return self.answer(200, json.dumps(requests).encode())
+        if self.path == "/_hanging":
+            with lock:
+                return self.answer(200, json.dumps(hanging).encode())
         if self.path == "/_reset":
             with lock:
                 requests.clear()
@@ -83,7 +88,18 @@ class Receiver(BaseHTTPRequestHandler):
                 flaky_seen[self.path] = seen + 1
             return self.answer(500 if seen < failures else 200, b"flaky")
         if self.path.startswith("/hang/"):
-            time.sleep(60)
+            with lock:
+                hanging["now"] += 1
+                hanging["most"] = max(hanging["most"], hanging["now"])
+            # Until the client gives up: a read returns once it closes the connection.
+            self.connection.settimeout(60)
+            try:
+                self.rfile.read(1)
+            except OSError:
+                pass
+            with lock:
+                hanging["now"] -= 1
+            self.close_connection = True
             return
         if self.path.startswith("/2010-04-01/Accounts/") and self.path.endswith("/Messages.json"):
             expected = "Basic " + base64.b64encode(

@@ -26,9 +26,9 @@ inline constexpr const char* kSmtpPassword = "mail-secret";
 class Receivers {
   public:
     // With `tls_dir` (cert.pem, key.pem) SMTP needs STARTTLS, or with `smtps` TLS from
-    // the start.
-    explicit Receivers(const std::string& tls_dir = "", bool smtps = false)
-        : http_port_(free_port()),
+    // the start. `http_port` 0: a free one.
+    explicit Receivers(const std::string& tls_dir = "", bool smtps = false, int http_port = 0)
+        : http_port_(http_port != 0 ? http_port : free_port()),
           smtp_port_(free_port()),
           tls_(!tls_dir.empty()),
           dir_(make_temp_dir("culex-recv")) {
@@ -63,6 +63,15 @@ class Receivers {
         return listed("/_requests", [&](const rapidjson::Value& r) {
             return std::string(r["path"].GetString()).rfind(prefix, 0) == 0;
         });
+    }
+    // The most /hang/ requests that were open at once.
+    int most_hanging_at_once() {
+        HttpClient control(url(""));
+        HttpReply reply = control.get("/_hanging");
+        REQUIRE(reply.status == 200);
+        rapidjson::Document d;
+        d.Parse(reply.body.c_str());
+        return d["most"].GetInt();
     }
     std::vector<rapidjson::Document> mail() {
         return listed("/_mail", [](const rapidjson::Value&) { return true; });
