@@ -14,16 +14,7 @@ start_cluster
 start_api_broker "plugin_opt_broker_id bench\nplugin_opt_http_db_connections $pool"
 echo "== loading 5,000,000 rows over 1,000 topics"
 start=$(date +%s)
-psql_q "INSERT INTO culex.brokers (name) VALUES ('bench') ON CONFLICT DO NOTHING" >/dev/null
-psql_q "INSERT INTO culex.topics (name) SELECT 'bench/t' || lpad(i::text, 4, '0') FROM generate_series(0, 999) i" >/dev/null
-psql_q "INSERT INTO culex.message_store (topic_id, payload, payload_json, qos, retain, client_id, broker_id, seq, received_at)
-  SELECT t.id, convert_to(j::text, 'UTF8'), j, 0, false, 'bench-device', b.id, g,
-         now() - (g / 1000) * interval '34.56 seconds'
-  FROM generate_series(0, 4999999) g
-  CROSS JOIN LATERAL (SELECT jsonb_build_object('v', (g % 997) / 10.0, 'seq', g) AS j) p
-  JOIN culex.topics t ON t.name = 'bench/t' || lpad((g % 1000)::text, 4, '0')
-  CROSS JOIN (SELECT id FROM culex.brokers WHERE name = 'bench') b" >/dev/null
-psql_q "VACUUM ANALYZE culex.message_store" >/dev/null
+load_rows 5000000
 echo "loaded in $(( $(date +%s) - start )) s: $(psql_q 'SELECT count(*) FROM culex.message_store') rows, $(psql_q "SELECT pg_size_pretty(pg_total_relation_size('culex.message_store'))")"
 
 now_ms=$(( $(date +%s) * 1000 ))

@@ -108,3 +108,18 @@ run_broker() {  # $1 = with|without; $2 = extra plugin option lines; rest = load
   kill -TERM "$pid" 2>/dev/null || true  # already gone when the load killed it
   wait "$pid" 2>/dev/null || true
 }
+
+# Stores $1 rows of JSON readings from broker "bench" over 1,000 topics bench/t0000..0999,
+# spread back from now at 34.56 s per 1,000 rows, then VACUUM ANALYZE. Needs the schema.
+load_rows() {
+  psql_q "INSERT INTO culex.brokers (name) VALUES ('bench') ON CONFLICT DO NOTHING" >/dev/null
+  psql_q "INSERT INTO culex.topics (name) SELECT 'bench/t' || lpad(i::text, 4, '0') FROM generate_series(0, 999) i" >/dev/null
+  psql_q "INSERT INTO culex.message_store (topic_id, payload, payload_json, qos, retain, client_id, broker_id, seq, received_at)
+    SELECT t.id, convert_to(j::text, 'UTF8'), j, 0, false, 'bench-device', b.id, g,
+           now() - (g / 1000) * interval '34.56 seconds'
+    FROM generate_series(0, $1 - 1) g
+    CROSS JOIN LATERAL (SELECT jsonb_build_object('v', (g % 997) / 10.0, 'seq', g) AS j) p
+    JOIN culex.topics t ON t.name = 'bench/t' || lpad((g % 1000)::text, 4, '0')
+    CROSS JOIN (SELECT id FROM culex.brokers WHERE name = 'bench') b" >/dev/null
+  psql_q "VACUUM ANALYZE culex.message_store" >/dev/null
+}
