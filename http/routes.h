@@ -7,6 +7,7 @@
 
 #include "api_context.h"
 #include "router.h"
+#include "storage/delivery_store.h"
 #include "storage/message_changes.h"
 #include "storage/message_query.h"
 
@@ -33,6 +34,13 @@ void add_book_routes(Router& router, ApiContext& ctx);
 // own; nullopt with `count` set, else the 503 or 500 to answer.
 std::optional<Response> change_selection(ApiContext& ctx, const MessageSelection& selection,
                                          DeleteScope scope, bool purging, ChangeCount& count);
+
+// Queues `delivery` in the outbox and wakes the dispatcher; nullopt with `id` set, else
+// the 503 or 500 to answer.
+std::optional<Response> queue_delivery(ApiContext& ctx, const NewDelivery& delivery, int64_t& id);
+// nullopt when this broker can send e-mail (SMS); else the 503 naming the options to set.
+std::optional<Response> email_unavailable(const Config& config);
+std::optional<Response> sms_unavailable(const Config& config);
 
 // The record id in a path segment, or nullopt when it is not a positive integer.
 std::optional<int64_t> parse_record_id(const std::string& segment);

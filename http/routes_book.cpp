@@ -326,29 +326,21 @@ Response uuid(Request& request) {
     return json_response(200, out);
 }
 
-Response queue(ApiContext& ctx, const NewDelivery& delivery) {
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
-    if (!lease.is_ok())
-        return database_unavailable(lease.status());
-    std::vector<int64_t> ids;
-    PgOutcome outcome = enqueue_deliveries(lease.value().db(), {delivery}, ids);
-    if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
-    if (ctx.wake_deliveries)
-        ctx.wake_deliveries();
-    return success({{"message", "queued"},
-                    {"status_url", "/api/v1/deliveries/" + std::to_string(ids.front())}},
-                   {{"id", ids.front()}});
+Response queued(ApiContext& ctx, const NewDelivery& delivery) {
+    int64_t id = 0;
+    if (std::optional<Response> failed = queue_delivery(ctx, delivery, id))
+        return *failed;
+    return success(
+        {{"message", "queued"}, {"status_url", "/api/v1/deliveries/" + std::to_string(id)}},
+        {{"id", id}});
 }
 
 // GET /email/to/{to}/subject/{subject}/message/{message}
 Response email(ApiContext& ctx, Request& request) {
     if (auto bad = no_query(request))
         return *bad;
-    if (ctx.config.smtp_url.empty() || ctx.config.smtp_from.empty())
-        return problem(503,
-                       "e-mail is not configured on this broker (plugin_opt_smtp_url, "
-                       "plugin_opt_smtp_from)");
+    if (std::optional<Response> off = email_unavailable(ctx.config))
+        return *off;
     std::vector<std::string> to;
     const std::string& list = request.path_params[0];
     for (size_t start = 0; start <= list.size();) {
@@ -368,24 +360,22 @@ Response email(ApiContext& ctx, Request& request) {
         subject.find_first_of(std::string("\r\n\0", 3)) != std::string::npos ||
         text.find('\0') != std::string::npos)
         return problem(400, "subject (one line) and message must be UTF-8 text");
-    return queue(ctx, email_delivery(to, subject, text, ctx.config.delivery_max_attempts));
+    return queued(ctx, email_delivery(to, subject, text, ctx.config.delivery_max_attempts));
 }
 
 // GET /sms/to/{to}/message/{message}
 Response sms(ApiContext& ctx, Request& request) {
     if (auto bad = no_query(request))
         return *bad;
-    if (ctx.config.sms_account_sid.empty() || ctx.config.sms_auth_token.empty() ||
-        ctx.config.sms_from.empty())
-        return problem(503,
-                       "SMS is not configured on this broker (plugin_opt_sms_account_sid, "
-                       "plugin_opt_sms_auth_token, plugin_opt_sms_from)");
+    if (std::optional<Response> off = sms_unavailable(ctx.config))
+        return *off;
     if (Status valid = validate_phone(request.path_params[0]); !valid.is_ok())
         return problem(400, "to: " + valid.message());
     const std::string& text = request.path_params[1];
     if (!is_valid_utf8(text) || text.find('\0') != std::string::npos || text.size() > 1600)
         return problem(400, "message must be UTF-8 text of at most 1600 bytes");
-    return queue(ctx, sms_delivery(request.path_params[0], text, ctx.config.delivery_max_attempts));
+    return queued(ctx,
+                  sms_delivery(request.path_params[0], text, ctx.config.delivery_max_attempts));
 }
 
 // POST /rules/add/{ruleName} with form fields topicPattern, payloadPattern (SQL LIKE),

@@ -21,26 +21,22 @@ bool sees_rule_deliveries(const Principal& principal) {
     return principal.may_touch_filter("#");
 }
 
-Response accepted(ApiContext& ctx, PgPool::Lease& lease,
-                  const std::vector<NewDelivery>& deliveries) {
-    std::vector<int64_t> ids;
-    PgOutcome outcome = enqueue_deliveries(lease.db(), deliveries, ids);
-    if (!outcome.ok())
-        return database_failure(ctx, lease, outcome);
-    if (ctx.wake_deliveries)
-        ctx.wake_deliveries();
+Response accepted(ApiContext& ctx, const NewDelivery& delivery) {
+    int64_t id = 0;
+    if (std::optional<Response> failed = queue_delivery(ctx, delivery, id))
+        return *failed;
     rapidjson::StringBuffer out;
     JsonWriter w(out);
     w.StartObject();
     w.Key("id");
-    w.Int64(ids.front());
+    w.Int64(id);
     w.Key("state");
     w.String("pending");
     w.Key("status_url");
-    write_string(w, "/api/v1/deliveries/" + std::to_string(ids.front()));
+    write_string(w, "/api/v1/deliveries/" + std::to_string(id));
     w.EndObject();
     Response r = json_response(202, out);
-    r.headers.emplace_back("Location", "/api/v1/deliveries/" + std::to_string(ids.front()));
+    r.headers.emplace_back("Location", "/api/v1/deliveries/" + std::to_string(id));
     return r;
 }
 
@@ -59,10 +55,8 @@ std::optional<std::string> text_field(const rapidjson::Document& doc, const char
 Response send_email(ApiContext& ctx, Request& request) {
     if (!request.query.empty())
         return problem(400, "this endpoint takes no query parameters");
-    if (ctx.config.smtp_url.empty() || ctx.config.smtp_from.empty())
-        return problem(503,
-                       "e-mail is not configured on this broker (plugin_opt_smtp_url, "
-                       "plugin_opt_smtp_from)");
+    if (std::optional<Response> off = email_unavailable(ctx.config))
+        return *off;
     rapidjson::Document doc;
     Response error;
     if (!parse_json_object(request, {"to", "subject", "text"}, doc, error))
@@ -92,21 +86,14 @@ Response send_email(ApiContext& ctx, Request& request) {
     std::optional<std::string> text = text_field(doc, "text", kMaxEmailText, error);
     if (!text)
         return error;
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
-    if (!lease.is_ok())
-        return database_unavailable(lease.status());
-    return accepted(ctx, lease.value(),
-                    {email_delivery(to, *subject, *text, ctx.config.delivery_max_attempts)});
+    return accepted(ctx, email_delivery(to, *subject, *text, ctx.config.delivery_max_attempts));
 }
 
 Response send_sms(ApiContext& ctx, Request& request) {
     if (!request.query.empty())
         return problem(400, "this endpoint takes no query parameters");
-    if (ctx.config.sms_account_sid.empty() || ctx.config.sms_auth_token.empty() ||
-        ctx.config.sms_from.empty())
-        return problem(503,
-                       "SMS is not configured on this broker (plugin_opt_sms_account_sid, "
-                       "plugin_opt_sms_auth_token, plugin_opt_sms_from)");
+    if (std::optional<Response> off = sms_unavailable(ctx.config))
+        return *off;
     rapidjson::Document doc;
     Response error;
     if (!parse_json_object(request, {"to", "text"}, doc, error))
@@ -119,11 +106,7 @@ Response send_sms(ApiContext& ctx, Request& request) {
     std::optional<std::string> text = text_field(doc, "text", kMaxSmsText, error);
     if (!text)
         return error;
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
-    if (!lease.is_ok())
-        return database_unavailable(lease.status());
-    return accepted(ctx, lease.value(),
-                    {sms_delivery(*to, *text, ctx.config.delivery_max_attempts)});
+    return accepted(ctx, sms_delivery(*to, *text, ctx.config.delivery_max_attempts));
 }
 
 // The delivery a path names, with the connection it was read on.
@@ -247,6 +230,36 @@ Response list(ApiContext& ctx, Request& request, const Principal& principal) {
 }
 
 }  // namespace
+
+std::optional<Response> queue_delivery(ApiContext& ctx, const NewDelivery& delivery, int64_t& id) {
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok())
+        return database_unavailable(lease.status());
+    std::vector<int64_t> ids;
+    PgOutcome outcome = enqueue_deliveries(lease.value().db(), {delivery}, ids);
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
+    id = ids.front();
+    if (ctx.wake_deliveries)
+        ctx.wake_deliveries();
+    return std::nullopt;
+}
+
+std::optional<Response> email_unavailable(const Config& config) {
+    if (config.smtp_url.empty() || config.smtp_from.empty())
+        return problem(503,
+                       "e-mail is not configured on this broker (plugin_opt_smtp_url, "
+                       "plugin_opt_smtp_from)");
+    return std::nullopt;
+}
+
+std::optional<Response> sms_unavailable(const Config& config) {
+    if (config.sms_account_sid.empty() || config.sms_auth_token.empty() || config.sms_from.empty())
+        return problem(503,
+                       "SMS is not configured on this broker (plugin_opt_sms_account_sid, "
+                       "plugin_opt_sms_auth_token, plugin_opt_sms_from)");
+    return std::nullopt;
+}
 
 void add_delivery_routes(Router& router, ApiContext& ctx) {
     router.add({"POST", "/api/v1/email", Scope::kWrite,
