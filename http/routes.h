@@ -35,6 +35,13 @@ void add_book_routes(Router& router, ApiContext& ctx);
 std::optional<Response> change_selection(ApiContext& ctx, const MessageSelection& selection,
                                          DeleteScope scope, bool purging, ChangeCount& count);
 
+enum class RuleChange { kEnable, kDisable, kDelete };
+// Enables, disables or deletes rule `id`, or enables or disables every rule when `id` is
+// empty (which needs a token for every topic); `changed` counts the rules changed.
+// nullopt on success, else the 403, 404 (no such rule the principal may see), 503 or 500.
+std::optional<Response> change_rules(ApiContext& ctx, const Principal& principal,
+                                     std::optional<int64_t> id, RuleChange what, int64_t& changed);
+
 // Queues `delivery` in the outbox and wakes the dispatcher; nullopt with `id` set, else
 // the 503 or 500 to answer.
 std::optional<Response> queue_delivery(ApiContext& ctx, const NewDelivery& delivery, int64_t& id);

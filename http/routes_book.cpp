@@ -440,11 +440,9 @@ Response add_rule(ApiContext& ctx, Request& request, const Principal& principal)
     return success({{"message", "rule added, disabled"}}, {{"id", created.id}});
 }
 
-enum class RuleChange { kEnable, kDisable, kDelete };
-
 // GET /rules/enable|disable|delete/{id}, /rules/enableAll, /rules/disableAll.
-Response change_rules(ApiContext& ctx, Request& request, const Principal& principal,
-                      RuleChange what, bool all) {
+Response change_rule(ApiContext& ctx, Request& request, const Principal& principal, RuleChange what,
+                     bool all) {
     if (auto bad = no_query(request))
         return *bad;
     std::optional<int64_t> id;
@@ -452,31 +450,10 @@ Response change_rules(ApiContext& ctx, Request& request, const Principal& princi
         id = parse_record_id(request.path_params[0]);
         if (!id)
             return problem(400, "a rule id is a positive integer");
-    } else if (!principal.may_touch_filter("#")) {
-        return problem(403, "enabling or disabling every rule needs a token for every topic ('#')");
-    }
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
-    if (!lease.is_ok())
-        return database_unavailable(lease.status());
-    PgConnection& db = lease.value().db();
-    if (id) {
-        std::optional<RuleRow> row;
-        PgOutcome read = get_rule(db, *id, row);
-        if (!read.ok())
-            return database_failure(ctx, lease.value(), read);
-        if (!row || !principal.may_touch_filter(row->topic_filter))
-            return problem(404, "no rule with id " + std::to_string(*id));
     }
     int64_t changed = 0;
-    bool found = false;
-    PgOutcome outcome =
-        what == RuleChange::kDelete
-            ? delete_rule(db, *id, found)
-            : set_rules_enabled(db, id, what == RuleChange::kEnable, changed, found);
-    if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
-    if (what == RuleChange::kDelete)
-        changed = found ? 1 : 0;
+    if (std::optional<Response> failed = change_rules(ctx, principal, id, what, changed))
+        return *failed;
     return success({}, {{"changed", changed}});
 }
 
@@ -533,19 +510,19 @@ void add_book_routes(Router& router, ApiContext& ctx) {
     add("POST", "/rules/add/{ruleName}", Scope::kWrite,
         [&ctx](Request& r, const Principal& p) { return add_rule(ctx, r, p); });
     add("GET", "/rules/enable/{id}", Scope::kWrite, [&ctx](Request& r, const Principal& p) {
-        return change_rules(ctx, r, p, RuleChange::kEnable, false);
+        return change_rule(ctx, r, p, RuleChange::kEnable, false);
     });
     add("GET", "/rules/disable/{id}", Scope::kWrite, [&ctx](Request& r, const Principal& p) {
-        return change_rules(ctx, r, p, RuleChange::kDisable, false);
+        return change_rule(ctx, r, p, RuleChange::kDisable, false);
     });
     add("GET", "/rules/delete/{id}", Scope::kWrite, [&ctx](Request& r, const Principal& p) {
-        return change_rules(ctx, r, p, RuleChange::kDelete, false);
+        return change_rule(ctx, r, p, RuleChange::kDelete, false);
     });
     add("GET", "/rules/enableAll", Scope::kWrite, [&ctx](Request& r, const Principal& p) {
-        return change_rules(ctx, r, p, RuleChange::kEnable, true);
+        return change_rule(ctx, r, p, RuleChange::kEnable, true);
     });
     add("GET", "/rules/disableAll", Scope::kWrite, [&ctx](Request& r, const Principal& p) {
-        return change_rules(ctx, r, p, RuleChange::kDisable, true);
+        return change_rule(ctx, r, p, RuleChange::kDisable, true);
     });
 }
 

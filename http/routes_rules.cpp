@@ -130,6 +130,17 @@ std::optional<Rule> read_definition(ApiContext& ctx, Request& request, const Pri
     return std::move(rule.value());
 }
 
+// The rule id of a path like /api/v1/rules/{id}[/...]; the 400 to answer otherwise.
+std::optional<Response> rule_id_in_path(const Request& request, int64_t& id) {
+    if (auto bad = no_query(request))
+        return bad;
+    std::optional<int64_t> parsed = parse_record_id(request.path_params[0]);
+    if (!parsed)
+        return problem(400, "a rule id is a positive integer");
+    id = *parsed;
+    return std::nullopt;
+}
+
 // The rule a path names, with the connection it was read on.
 struct RuleInPath {
     PgPool::Lease lease;
@@ -140,13 +151,9 @@ struct RuleInPath {
 // no connection is free (503), or there is no such rule the principal may see (404).
 std::optional<RuleInPath> rule_in_path(ApiContext& ctx, const Request& request,
                                        const Principal& principal, Response& error) {
-    if (auto bad = no_query(request)) {
+    int64_t id = 0;
+    if (std::optional<Response> bad = rule_id_in_path(request, id)) {
         error = *bad;
-        return std::nullopt;
-    }
-    std::optional<int64_t> id = parse_record_id(request.path_params[0]);
-    if (!id) {
-        error = problem(400, "a rule id is a positive integer");
         return std::nullopt;
     }
     Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
@@ -155,13 +162,13 @@ std::optional<RuleInPath> rule_in_path(ApiContext& ctx, const Request& request,
         return std::nullopt;
     }
     std::optional<RuleRow> row;
-    PgOutcome outcome = get_rule(lease.value().db(), *id, row);
+    PgOutcome outcome = get_rule(lease.value().db(), id, row);
     if (!outcome.ok()) {
         error = database_failure(ctx, lease.value(), outcome);
         return std::nullopt;
     }
     if (!row || !principal.may_touch_filter(row->topic_filter)) {
-        error = problem(404, "no rule with id " + std::to_string(*id));
+        error = problem(404, "no rule with id " + std::to_string(id));
         return std::nullopt;
     }
     return RuleInPath{std::move(lease.value()), std::move(*row)};
@@ -231,16 +238,13 @@ Response replace(ApiContext& ctx, Request& request, const Principal& principal) 
 }
 
 Response remove(ApiContext& ctx, Request& request, const Principal& principal) {
-    Response error;
-    std::optional<RuleInPath> rule = rule_in_path(ctx, request, principal, error);
-    if (!rule)
-        return error;
-    bool found = false;
-    PgOutcome outcome = delete_rule(rule->lease.db(), rule->row.id, found);
-    if (!outcome.ok())
-        return database_failure(ctx, rule->lease, outcome);
-    if (!found)
-        return problem(404, "no rule with id " + std::to_string(rule->row.id));
+    int64_t id = 0;
+    if (std::optional<Response> bad = rule_id_in_path(request, id))
+        return *bad;
+    int64_t changed = 0;
+    if (std::optional<Response> failed =
+            change_rules(ctx, principal, id, RuleChange::kDelete, changed))
+        return *failed;
     Response done;
     done.status = 204;
     done.content_type.clear();
@@ -259,42 +263,57 @@ Response enabled_response(bool enabled, int64_t changed) {
     return json_response(200, out);
 }
 
-Response set_one_enabled(ApiContext& ctx, Request& request, const Principal& principal,
-                         bool enabled) {
-    Response error;
-    std::optional<RuleInPath> rule = rule_in_path(ctx, request, principal, error);
-    if (!rule)
-        return error;
+// Enables or disables rule {id}, or every rule when `all`.
+Response set_enabled(ApiContext& ctx, Request& request, const Principal& principal, bool enabled,
+                     bool all) {
+    std::optional<int64_t> id;
+    if (all) {
+        if (auto bad = no_query(request))
+            return *bad;
+    } else {
+        id = 0;
+        if (std::optional<Response> bad = rule_id_in_path(request, *id))
+            return *bad;
+    }
     int64_t changed = 0;
-    bool found = false;
-    PgOutcome outcome = set_rules_enabled(rule->lease.db(), rule->row.id, enabled, changed, found);
-    if (!outcome.ok())
-        return database_failure(ctx, rule->lease, outcome);
-    if (!found)
-        return problem(404, "no rule with id " + std::to_string(rule->row.id));
-    return enabled_response(enabled, changed);
-}
-
-// Every rule at once: a token for every topic (`#`), since it touches every rule.
-Response set_all_enabled(ApiContext& ctx, Request& request, const Principal& principal,
-                         bool enabled) {
-    if (auto bad = no_query(request))
-        return *bad;
-    if (!principal.may_touch_filter("#"))
-        return problem(403, "enabling or disabling every rule needs a token for every topic ('#')");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
-    if (!lease.is_ok())
-        return database_unavailable(lease.status());
-    int64_t changed = 0;
-    bool found = false;
-    PgOutcome outcome =
-        set_rules_enabled(lease.value().db(), std::nullopt, enabled, changed, found);
-    if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
+    const RuleChange what = enabled ? RuleChange::kEnable : RuleChange::kDisable;
+    if (std::optional<Response> failed = change_rules(ctx, principal, id, what, changed))
+        return *failed;
     return enabled_response(enabled, changed);
 }
 
 }  // namespace
+
+std::optional<Response> change_rules(ApiContext& ctx, const Principal& principal,
+                                     std::optional<int64_t> id, RuleChange what, int64_t& changed) {
+    if (!id && !principal.may_touch_filter("#"))
+        return problem(403, "enabling or disabling every rule needs a token for every topic ('#')");
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok())
+        return database_unavailable(lease.status());
+    PgConnection& db = lease.value().db();
+    const auto missing = [&] { return problem(404, "no rule with id " + std::to_string(*id)); };
+    if (id) {
+        std::optional<RuleRow> row;
+        PgOutcome read = get_rule(db, *id, row);
+        if (!read.ok())
+            return database_failure(ctx, lease.value(), read);
+        if (!row || !principal.may_touch_filter(row->topic_filter))
+            return missing();
+    }
+    bool found = false;
+    PgOutcome outcome =
+        what == RuleChange::kDelete
+            ? delete_rule(db, *id, found)
+            : set_rules_enabled(db, id, what == RuleChange::kEnable, changed, found);
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
+    if (what == RuleChange::kDelete)
+        changed = found ? 1 : 0;
+    if (id && !found)
+        return missing();
+    return std::nullopt;
+}
 
 void add_rule_routes(Router& router, ApiContext& ctx) {
     router.add({"GET", "/api/v1/rules", Scope::kWrite,
@@ -309,16 +328,16 @@ void add_rule_routes(Router& router, ApiContext& ctx) {
                 [&ctx](Request& r, const Principal& p) { return remove(ctx, r, p); }});
     router.add(
         {"POST", "/api/v1/rules/{id}/enable", Scope::kWrite,
-         [&ctx](Request& r, const Principal& p) { return set_one_enabled(ctx, r, p, true); }});
+         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, true, false); }});
     router.add(
         {"POST", "/api/v1/rules/{id}/disable", Scope::kWrite,
-         [&ctx](Request& r, const Principal& p) { return set_one_enabled(ctx, r, p, false); }});
+         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, false, false); }});
     router.add(
         {"POST", "/api/v1/rules/enable", Scope::kWrite,
-         [&ctx](Request& r, const Principal& p) { return set_all_enabled(ctx, r, p, true); }});
+         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, true, true); }});
     router.add(
         {"POST", "/api/v1/rules/disable", Scope::kWrite,
-         [&ctx](Request& r, const Principal& p) { return set_all_enabled(ctx, r, p, false); }});
+         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, false, true); }});
 }
 
 }  // namespace culex
