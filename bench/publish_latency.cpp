@@ -33,10 +33,10 @@ struct Arrivals {
 void on_message(mosquitto*, void* data, const mosquitto_message* m) {
     auto* a = static_cast<Arrivals*>(data);
     const auto now = Clock::now();
-    const long i = std::strtol(std::string(static_cast<const char*>(m->payload),
-                                           static_cast<size_t>(m->payloadlen))
-                                   .c_str(),
-                               nullptr, 10);
+    const long i = std::strtol(
+        std::string(static_cast<const char*>(m->payload), static_cast<size_t>(m->payloadlen))
+            .c_str(),
+        nullptr, 10);
     std::lock_guard<std::mutex> lock(a->mu);
     if (i >= 0 && static_cast<size_t>(i) < a->at.size()) {
         a->at[static_cast<size_t>(i)] = now;
@@ -45,7 +45,9 @@ void on_message(mosquitto*, void* data, const mosquitto_message* m) {
     a->cv.notify_all();
 }
 
-size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
+size_t discard(char*, size_t size, size_t n, void*) {
+    return size * n;
+}
 
 double percentile(std::vector<double> v, double p) {
     std::sort(v.begin(), v.end());
@@ -74,8 +76,9 @@ int main(int argc, char** argv) {
             gap_ms = std::atol(argv[i + 1]);
     }
     if (http_port == 0 || mqtt_port == 0 || token.empty() || count < 1) {
-        std::fprintf(stderr, "usage: publish_latency --http-port P --mqtt-port M --token T"
-                             " [--count N] [--gap-ms G]\n");
+        std::fprintf(stderr,
+                     "usage: publish_latency --http-port P --mqtt-port M --token T"
+                     " [--count N] [--gap-ms G]\n");
         return 2;
     }
     Arrivals arrivals;
@@ -104,7 +107,8 @@ int main(int argc, char** argv) {
     std::vector<double> request_ms;
     long lost = 0;
     for (long i = 0; i < count; ++i) {
-        const std::string body = "{\"topic\": \"latency/x\", \"payload\": \"" + std::to_string(i) + "\"}";
+        const std::string body =
+            "{\"topic\": \"latency/x\", \"payload\": \"" + std::to_string(i) + "\"}";
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
         const auto sent = Clock::now();
         long status = 0;
@@ -138,7 +142,8 @@ int main(int argc, char** argv) {
                 percentile(delivery_ms, 0.5), percentile(delivery_ms, 0.99),
                 percentile(delivery_ms, 1.0));
     std::printf("whole HTTP publish request: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-                percentile(request_ms, 0.5), percentile(request_ms, 0.99), percentile(request_ms, 1.0));
+                percentile(request_ms, 0.5), percentile(request_ms, 0.99),
+                percentile(request_ms, 1.0));
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     mosquitto_disconnect(sub);

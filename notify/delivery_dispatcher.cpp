@@ -6,10 +6,10 @@
 #include <cinttypes>
 #include <random>
 
-#include "http/base64.h"
+#include "common/base64.h"
+#include "common/topic_filter.h"
 #include "rule_matcher.h"
 #include "storage/delivery_store.h"
-#include "storage/topic_filter.h"
 
 namespace culex {
 namespace {

@@ -21,10 +21,10 @@
 #include <thread>
 #include <vector>
 
-#include "culex/clock.h"
-#include "culex/config.h"
-#include "culex/log.h"
-#include "culex/outbox.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/outbox.h"
 #include "notify_stats.h"
 #include "storage/backoff.h"
 #include "storage/delivery_store.h"

@@ -1,8 +1,8 @@
 #include "delivery_request.h"
 
-#include "http/base64.h"
-#include "http/book_json.h"
-#include "http/json_out.h"
+#include "common/base64.h"
+#include "common/book_record.h"
+#include "common/message_json.h"
 
 namespace culex {
 namespace {

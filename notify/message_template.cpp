@@ -4,10 +4,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "http/base64.h"
-#include "http/selection_params.h"
-#include "http/time_text.h"
-#include "storage/topic_filter.h"
+#include "common/base64.h"
+#include "common/json_condition.h"
+#include "common/time_text.h"
+#include "common/utf8.h"
 
 namespace culex {
 namespace {

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "culex/status.h"
+#include "common/status.h"
 #include "storage/message_query.h"
 
 namespace culex {

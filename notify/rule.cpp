@@ -9,8 +9,8 @@
 #include <memory>
 #include <set>
 
-#include "http/selection_params.h"
-#include "storage/topic_filter.h"
+#include "common/json_condition.h"
+#include "common/topic_filter.h"
 
 namespace culex {
 namespace {

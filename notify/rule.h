@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "culex/status.h"
+#include "common/payload_condition.h"
+#include "common/status.h"
 #include "message_template.h"
-#include "payload_condition.h"
 #include "storage/rule_store.h"
 #include "target_policy.h"
 

@@ -1,13 +1,9 @@
 #include "rule_matcher.h"
 
 #include <cinttypes>
-#include <cstdlib>
-#include <unordered_map>
 
 #include "delivery_request.h"
-#include "storage/delivery_store.h"
-#include "storage/message_sql.h"
-#include "storage/pg_array.h"
+#include "storage/message_reads.h"
 #include "storage/rule_store.h"
 
 namespace culex {
@@ -166,82 +162,59 @@ void RuleMatcher::reload_rules_if_changed() {
 bool RuleMatcher::process(const std::vector<Message>& batch) {
     if (!rules_ || rules_->empty())
         return rules_ != nullptr;
-    struct Match {
-        size_t index;
-        std::vector<const Rule*> rules;
-    };
-    std::vector<Match> matches;
-    for (size_t i = 0; i < batch.size(); ++i) {
-        const Message& m = batch[i];
-        if (m.client_id == kRepublisherClientId)
-            continue;
-        std::vector<const Rule*> matched = rules_->match(m.topic, m.payload);
-        if (!matched.empty())
-            matches.push_back({i, std::move(matched)});
-    }
+    const std::vector<Match> matches = match(batch);
     if (matches.empty())
         return true;
-
-    // The record ids of the matched messages (the writer's COPY does not return them).
-    std::vector<std::string> topics, times, seqs;
-    for (const Match& match : matches) {
-        const Message& m = batch[match.index];
-        topics.push_back(m.topic);
-        times.push_back(std::to_string(m.received_us));
-        seqs.push_back(std::to_string(m.seq));
-    }
-    const std::string lookup =
-        "SELECT k.i, m.id FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY"
-        " AS k(topic, at_us, seq, i)"
-        " JOIN culex.topics t ON t.name = k.topic"
-        " JOIN culex.message_store m ON m.topic_id = t.id AND m.received_at = " +
-        micros_to_timestamptz("k.at_us") +
-        " AND m.seq = k.seq"
-        " JOIN culex.brokers b ON b.id = m.broker_id AND b.name = $4";
-    PgOutcome outcome = db_.exec(lookup.c_str(), {pg_text_array(topics), pg_text_array(times),
-                                                  pg_text_array(seqs), config_.broker_id});
+    std::vector<const Message*> matched;
+    for (const Match& m : matches)
+        matched.push_back(m.message);
+    std::vector<int64_t> ids;
+    PgOutcome outcome = read_record_ids(db_, config_.broker_id, matched, ids);
     if (!outcome.ok()) {
         ++stats_.db_errors;
         if (outcome.error == PgErrorKind::kConnection)
             db_.close();
         return false;
     }
-    std::unordered_map<size_t, int64_t> ids;
-    for (int r = 0; r < PQntuples(outcome.result.get()); ++r) {
-        ids[std::strtoull(PQgetvalue(outcome.result.get(), r, 0), nullptr, 10) - 1] =
-            std::strtoll(PQgetvalue(outcome.result.get(), r, 1), nullptr, 10);
+    return enqueue(deliveries_of(matches, ids), matches.size(), batch.size());
+}
+
+std::vector<RuleMatcher::Match> RuleMatcher::match(const std::vector<Message>& batch) const {
+    std::vector<Match> matches;
+    for (const Message& m : batch) {
+        if (m.client_id == kRepublisherClientId)
+            continue;
+        std::vector<const Rule*> matched = rules_->match(m.topic, m.payload);
+        if (!matched.empty())
+            matches.push_back({&m, std::move(matched)});
     }
+    return matches;
+}
+
+std::vector<NewDelivery> RuleMatcher::deliveries_of(const std::vector<Match>& matches,
+                                                    const std::vector<int64_t>& ids) const {
     std::vector<NewDelivery> deliveries;
-    for (size_t k = 0; k < matches.size(); ++k) {
-        const Message& m = batch[matches[k].index];
-        StoredMessage stored;
-        auto id = ids.find(k);
-        stored.id = id == ids.end() ? 0 : id->second;
-        stored.topic = m.topic;
-        stored.payload = m.payload;
-        stored.qos = m.qos;
-        stored.retain = m.retain;
-        stored.client_id = m.client_id;
-        if (m.has_username)
-            stored.username = m.username;
-        stored.broker = config_.broker_id;
-        stored.received_us = m.received_us;
-        for (const Rule* rule : matches[k].rules) {
-            std::vector<NewDelivery> more =
-                deliveries_for(*rule, stored, config_.delivery_max_attempts);
-            for (NewDelivery& d : more)
+    for (size_t i = 0; i < matches.size(); ++i) {
+        const StoredMessage stored = stored_from(*matches[i].message, config_.broker_id, ids[i]);
+        for (const Rule* rule : matches[i].rules) {
+            for (NewDelivery& d : deliveries_for(*rule, stored, config_.delivery_max_attempts))
                 deliveries.push_back(std::move(d));
         }
     }
+    return deliveries;
+}
+
+bool RuleMatcher::enqueue(const std::vector<NewDelivery>& deliveries, size_t matched,
+                          size_t batch_size) {
     std::vector<int64_t> delivery_ids;
-    outcome = enqueue_deliveries(db_, deliveries, delivery_ids);
+    PgOutcome outcome = enqueue_deliveries(db_, deliveries, delivery_ids);
     if (outcome.error == PgErrorKind::kBadRow) {
         // Retrying cannot help; the batch must not block every later one.
-        stats_.match_dropped += batch.size();
+        stats_.match_dropped += batch_size;
         log_.printf(LogLevel::kError,
                     "culex: PostgreSQL refused the deliveries of %zu matched messages (%s); "
                     "their rules did not fire.",
-                    matches.size(), outcome.message.c_str());
+                    matched, outcome.message.c_str());
         return true;
     }
     if (!outcome.ok()) {
@@ -252,7 +225,7 @@ bool RuleMatcher::process(const std::vector<Message>& batch) {
             db_.close();
         return false;
     }
-    stats_.messages_matched += matches.size();
+    stats_.messages_matched += matched;
     stats_.deliveries_queued += deliveries.size();
     if (on_queued_)
         on_queued_();

@@ -21,13 +21,14 @@
 #include <thread>
 #include <vector>
 
-#include "culex/clock.h"
-#include "culex/config.h"
-#include "culex/log.h"
-#include "culex/message.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/message.h"
 #include "notify_stats.h"
 #include "rule_set.h"
 #include "storage/backoff.h"
+#include "storage/delivery_store.h"
 #include "storage/pg_connection.h"
 
 namespace culex {
@@ -57,8 +58,20 @@ class RuleMatcher {
   private:
     void run();
     void reload_rules_if_changed();
-    // False when the database failed; the batch is then tried again.
+    // A stored message and the rules it matched.
+    struct Match {
+        const Message* message;
+        std::vector<const Rule*> rules;
+    };
+    // Matches, looks up the record ids, writes the deliveries. False when the database
+    // failed; the batch is then tried again.
     bool process(const std::vector<Message>& batch);
+    std::vector<Match> match(const std::vector<Message>& batch) const;
+    // One delivery per action of each match; ids[i] is the record id of matches[i].
+    std::vector<NewDelivery> deliveries_of(const std::vector<Match>& matches,
+                                           const std::vector<int64_t>& ids) const;
+    // Writes the deliveries of `matched` messages of a batch; false to try again.
+    bool enqueue(const std::vector<NewDelivery>& deliveries, size_t matched, size_t batch_size);
 
     const Config& config_;
     LogQueue& log_;

@@ -8,9 +8,9 @@
 #include <cstring>
 #include <ctime>
 
-#include "culex/clock.h"
-#include "culex/hex.h"
-#include "http/base64.h"
+#include "common/base64.h"
+#include "common/clock.h"
+#include "common/hex.h"
 #include "rule.h"
 
 namespace culex {

@@ -14,8 +14,8 @@
 #include <optional>
 #include <string>
 
-#include "culex/config.h"
-#include "culex/status.h"
+#include "common/config.h"
+#include "common/status.h"
 #include "storage/delivery_store.h"
 #include "target_policy.h"
 

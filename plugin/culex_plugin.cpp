@@ -74,7 +74,8 @@ int on_message(int /*event*/, void* event_data, void* userdata) {
             std::string_view(static_cast<const char*>(event->payload), event->payloadlen);
         const char* client_id = mosquitto_client_id(event->client);
         publish.client_id = client_id != nullptr ? client_id : "";
-        publish.username = mosquitto_client_username(event->client);
+        if (const char* username = mosquitto_client_username(event->client))
+            publish.username = username;
         publish.qos = event->qos;
         publish.retain = event->retain;
         state->platform->intake().accept(publish);
@@ -116,7 +117,8 @@ void publish_from_outbox(culex::Platform& platform, const culex::OutgoingMessage
     stored.topic = m.topic;
     stored.payload = m.payload;
     stored.client_id = m.client_id;
-    stored.username = m.username ? m.username->c_str() : nullptr;
+    if (m.username)
+        stored.username = *m.username;
     stored.qos = static_cast<uint8_t>(m.qos);
     stored.retain = m.retain;
     platform.intake().accept(stored);

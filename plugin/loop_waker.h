@@ -11,7 +11,7 @@
 
 #include <pthread.h>
 
-#include "culex/status.h"
+#include "common/status.h"
 
 namespace culex {
 

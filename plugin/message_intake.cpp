@@ -28,10 +28,8 @@ void MessageIntake::accept(const IncomingPublish& publish) {
     m.topic.assign(publish.topic);
     m.payload.assign(publish.payload);
     m.client_id.assign(publish.client_id);
-    if (publish.username != nullptr) {
-        m.username.assign(publish.username);
-        m.has_username = true;
-    }
+    if (publish.username)
+        m.username.emplace(*publish.username);
     m.qos = publish.qos;
     m.retain = publish.retain;
     if (observer_)

@@ -9,10 +9,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string_view>
 
-#include "culex/clock.h"
-#include "culex/log.h"
+#include "common/clock.h"
+#include "common/log.h"
 #include "storage/ingest_queue.h"
 #include "storage/ingest_stats.h"
 #include "topic_selector.h"
@@ -24,7 +25,7 @@ struct IncomingPublish {
     std::string_view topic;
     std::string_view payload;
     std::string_view client_id;
-    const char* username = nullptr;  // null when the client gave none
+    std::optional<std::string_view> username;  // absent when the client gave none
     uint8_t qos = 0;
     bool retain = false;
 };

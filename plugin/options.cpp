@@ -13,10 +13,10 @@
 #include <set>
 #include <string_view>
 
+#include "common/topic_filter.h"
 #include "notify/rule.h"
 #include "notify/target_policy.h"
 #include "storage/pg_connection.h"
-#include "storage/topic_filter.h"
 
 namespace culex {
 namespace {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "culex/config.h"
-#include "culex/status.h"
+#include "common/config.h"
+#include "common/status.h"
 
 namespace culex {
 

@@ -59,7 +59,8 @@ Status Platform::start() {
         settings.tls_cert = config_.http_tls_cert;
         settings.tls_key = config_.http_tls_key;
         settings.max_body_bytes = config_.http_max_body;
-        http_ = std::make_unique<HttpServer>(settings, *api_, log_);
+        http_ = std::make_unique<HttpServer>(
+            settings, [this](Request& request) { return api_->handle(request); }, log_);
         Status served = http_->start();
         if (!served.is_ok())
             return served;

@@ -7,14 +7,14 @@
 
 #include <memory>
 
-#include "culex/clock.h"
-#include "culex/config.h"
-#include "culex/log.h"
-#include "culex/outbox.h"
-#include "http/api.h"
-#include "http/auth.h"
-#include "http/live_feed.h"
-#include "http/server.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/outbox.h"
+#include "http/routes/api.h"
+#include "http/routes/live_feed.h"
+#include "http/server/auth.h"
+#include "http/server/server.h"
 #include "loop_waker.h"
 #include "message_intake.h"
 #include "notify/delivery_dispatcher.h"

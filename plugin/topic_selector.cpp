@@ -1,6 +1,6 @@
 #include "topic_selector.h"
 
-#include "storage/topic_filter.h"
+#include "common/topic_filter.h"
 
 namespace culex {
 

@@ -1,6 +1,6 @@
-"""Writes http/openapi.json, the OpenAPI 3 document the broker serves.
+"""Writes http/routes/openapi.json, the OpenAPI 3 document the broker serves.
 
-Run after changing a route: python3 scripts/openapi.py > http/openapi.json
+Run after changing a route: python3 scripts/openapi.py > http/routes/openapi.json
 (unit test "every API route is in the OpenAPI document" checks the two agree).
 """
 import json

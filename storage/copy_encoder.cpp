@@ -60,8 +60,8 @@ void append_copy_row(std::string& out, const Message& m, int32_t topic_id, int16
     put_u32(out, 1);
     out.push_back(m.retain ? '\1' : '\0');
     put_bytes(out, m.client_id);
-    if (m.has_username) {
-        put_bytes(out, m.username);
+    if (m.username) {
+        put_bytes(out, *m.username);
     } else {
         put_null(out);
     }

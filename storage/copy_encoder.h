@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "culex/message.h"
+#include "common/message.h"
 
 namespace culex {
 

@@ -15,7 +15,7 @@
 #include <mutex>
 #include <vector>
 
-#include "culex/message.h"
+#include "common/message.h"
 
 namespace culex {
 

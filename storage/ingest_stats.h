@@ -5,7 +5,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "culex/histogram.h"
+#include "common/histogram.h"
 
 namespace culex {
 

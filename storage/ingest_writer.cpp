@@ -3,8 +3,8 @@
 #include <cinttypes>
 #include <utility>
 
+#include "common/json_check.h"
 #include "copy_encoder.h"
-#include "json_check.h"
 #include "migrations.h"
 
 namespace culex {

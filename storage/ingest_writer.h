@@ -29,9 +29,9 @@
 #include <vector>
 
 #include "backoff.h"
-#include "culex/clock.h"
-#include "culex/config.h"
-#include "culex/log.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/log.h"
 #include "ingest_queue.h"
 #include "ingest_stats.h"
 #include "pg_connection.h"

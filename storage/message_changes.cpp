@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include "json_check.h"
+#include "common/json_check.h"
 #include "message_sql.h"
 
 namespace culex {

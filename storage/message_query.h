@@ -8,18 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "common/json_condition.h"
+#include "common/message.h"
+
 namespace culex {
-
-enum class JsonOp { kEq, kNe, kLt, kLe, kGt, kGe, kExists };
-
-// A comparison of one field of a JSON payload: `path` names the field (object keys or
-// array indexes; empty is the payload itself), `value_json` is a JSON scalar. Ordering
-// operators take a number or a string; a field of another type never matches.
-struct JsonCondition {
-    std::vector<std::string> path;
-    JsonOp op = JsonOp::kExists;
-    std::string value_json;
-};
 
 // Rows matching every field that is set. `filter` is a valid MQTT topic filter.
 struct MessageSelection {
@@ -53,18 +45,6 @@ struct PageRequest {
     size_t limit = 100;
     bool ascending = false;
     std::optional<SeriesCursor> after;
-};
-
-struct StoredMessage {
-    int64_t id = 0;
-    std::string topic;
-    std::string payload;
-    int qos = 0;
-    bool retain = false;
-    std::string client_id;
-    std::optional<std::string> username;
-    std::string broker;
-    int64_t received_us = 0;
 };
 
 // One time bucket of a numeric field. min, max, first and last are the numbers as stored

@@ -197,8 +197,7 @@ PgOutcome read_arrivals_after(PgConnection& db, const std::string& broker,
         m.qos = static_cast<uint8_t>(integer(r, i, 2));
         m.retain = PQgetvalue(r, i, 3)[0] != 0;
         m.client_id = pg_value(r, i, 4);
-        m.has_username = !PQgetisnull(r, i, 5);
-        if (m.has_username)
+        if (!PQgetisnull(r, i, 5))
             m.username = pg_value(r, i, 5);
         m.seq = static_cast<uint64_t>(integer(r, i, 6));
         m.received_us = integer(r, i, 7);
@@ -235,6 +234,36 @@ PgOutcome read_topics(PgConnection& db, const std::string& filter,
         t.latest = row_to_message(r, i, 1);
         t.topic = t.latest.topic;
         topics.push_back(std::move(t));
+    }
+    return outcome;
+}
+
+PgOutcome read_record_ids(PgConnection& db, const std::string& broker,
+                          const std::vector<const Message*>& messages, std::vector<int64_t>& ids) {
+    std::vector<std::string> topics, times, seqs;
+    for (const Message* m : messages) {
+        topics.push_back(m->topic);
+        times.push_back(std::to_string(m->received_us));
+        seqs.push_back(std::to_string(m->seq));
+    }
+    const std::string sql =
+        "SELECT k.i, m.id FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY"
+        " AS k(topic, at_us, seq, i)"
+        " JOIN culex.topics t ON t.name = k.topic"
+        " JOIN culex.message_store m ON m.topic_id = t.id AND m.received_at = " +
+        micros_to_timestamptz("k.at_us") +
+        " AND m.seq = k.seq"
+        " JOIN culex.brokers b ON b.id = m.broker_id AND b.name = $4";
+    PgOutcome outcome = db.exec(
+        sql.c_str(), {pg_text_array(topics), pg_text_array(times), pg_text_array(seqs), broker});
+    if (!outcome.ok())
+        return outcome;
+    ids.assign(messages.size(), 0);
+    const PGresult* r = outcome.result.get();
+    for (int row = 0; row < PQntuples(r); ++row) {
+        const size_t i = std::strtoull(PQgetvalue(r, row, 0), nullptr, 10) - 1;
+        if (i < ids.size())
+            ids[i] = std::strtoll(PQgetvalue(r, row, 1), nullptr, 10);
     }
     return outcome;
 }

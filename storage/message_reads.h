@@ -10,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-#include "culex/message.h"
+#include "common/message.h"
 #include "message_query.h"
 #include "pg_connection.h"
 
@@ -40,6 +40,12 @@ PgOutcome read_buckets(PgConnection& db, const MessageSelection& selection,
 PgOutcome read_arrivals_after(PgConnection& db, const std::string& broker,
                               const std::string& filter, int64_t after_us, uint64_t after_seq,
                               size_t limit, std::vector<Message>& rows);
+
+// The record ids of messages broker `broker` stored (its writer's COPY does not return
+// them), found by topic, receive time and arrival number: ids[i] is the id of
+// *messages[i], or 0 when there is no such row.
+PgOutcome read_record_ids(PgConnection& db, const std::string& broker,
+                          const std::vector<const Message*>& messages, std::vector<int64_t>& ids);
 
 // Topics matching `filter` that hold live messages, ordered by name (bytewise), after
 // `after_name` when set, at most limit + 1.

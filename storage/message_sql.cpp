@@ -1,6 +1,6 @@
 #include "message_sql.h"
 
-#include "culex/hex.h"
+#include "common/hex.h"
 #include "pg_array.h"
 
 namespace culex {

@@ -7,7 +7,7 @@
 
 #include <cstddef>
 
-#include "culex/status.h"
+#include "common/status.h"
 #include "pg_connection.h"
 
 namespace culex {

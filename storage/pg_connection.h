@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "culex/status.h"
+#include "common/status.h"
 
 namespace culex {
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "culex/status.h"
+#include "common/status.h"
 #include "pg_connection.h"
 
 namespace culex {

@@ -142,8 +142,8 @@ std::string encode_spool_batch(const std::vector<Message>& batch) {
         put_bytes(body, m.topic);
         put_bytes(body, m.payload);
         put_bytes(body, m.client_id);
-        body.push_back(m.has_username ? '\1' : '\0');
-        put_bytes(body, m.username);
+        body.push_back(m.username ? '\1' : '\0');
+        put_bytes(body, m.username.value_or(""));
         body.push_back(static_cast<char>(m.qos));
         body.push_back(m.retain ? '\1' : '\0');
         put_u64(body, m.seq);
@@ -176,17 +176,19 @@ bool decode_spool_batch(std::string_view file, std::vector<Message>& batch) {
     for (uint32_t i = 0; i < count; ++i) {
         Message m;
         uint8_t has_username = 0;
+        std::string username;
         uint8_t qos = 0;
         uint8_t retain = 0;
         uint64_t received = 0;
         if (!r.bytes(m.topic) || !r.bytes(m.payload) || !r.bytes(m.client_id) ||
-            !r.u8(has_username) || !r.bytes(m.username) || !r.u8(qos) || !r.u8(retain) ||
+            !r.u8(has_username) || !r.bytes(username) || !r.u8(qos) || !r.u8(retain) ||
             !r.u64(m.seq) || !r.u64(received) || has_username > 1 || retain > 1 || qos > 2 ||
-            (has_username == 0 && !m.username.empty())) {
+            (has_username == 0 && !username.empty())) {
             batch.clear();
             return false;
         }
-        m.has_username = has_username != 0;
+        if (has_username != 0)
+            m.username = std::move(username);
         m.qos = qos;
         m.retain = retain != 0;
         m.received_us = static_cast<int64_t>(received);

@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "culex/message.h"
-#include "culex/status.h"
+#include "common/message.h"
+#include "common/status.h"
 
 namespace culex {
 

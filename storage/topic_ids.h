@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "culex/message.h"
+#include "common/message.h"
 #include "pg_connection.h"
 
 namespace culex {

@@ -4,10 +4,10 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "http/base64.h"
-#include "http/cursor.h"
-#include "http/query_params.h"
-#include "http/time_text.h"
+#include "common/base64.h"
+#include "common/time_text.h"
+#include "http/codecs/cursor.h"
+#include "http/codecs/query_params.h"
 
 using namespace culex;
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "http/api.h"
+#include "http/routes/api.h"
 
 using namespace culex;
 
@@ -26,7 +26,8 @@ Api& api() {
     // Port 1 on loopback refuses at once, so database paths fail fast.
     static PgPool pool("host=127.0.0.1 port=1 connect_timeout=1", 1);
     static Authenticator auth(pool, kToken);
-    static Api instance(ApiContext{config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}});
+    static Api instance(
+        ApiContext{config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}});
     return instance;
 }
 

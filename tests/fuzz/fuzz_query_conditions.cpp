@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "http/query_params.h"
-#include "http/selection_params.h"
+#include "http/codecs/query_params.h"
+#include "http/codecs/selection_params.h"
 #include "storage/message_sql.h"
 
 using namespace culex;

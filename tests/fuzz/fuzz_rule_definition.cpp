@@ -10,10 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include "common/topic_filter.h"
 #include "notify/delivery_request.h"
 #include "notify/rule.h"
 #include "notify/rule_set.h"
-#include "storage/topic_filter.h"
 
 using namespace culex;
 

@@ -6,7 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "storage/topic_filter.h"
+#include "common/topic_filter.h"
+#include "common/utf8.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view input(reinterpret_cast<const char*>(data), size);

@@ -6,8 +6,8 @@
 #include <regex>
 #include <set>
 
-#include "culex/clock.h"
-#include "http/base64.h"
+#include "common/base64.h"
+#include "common/clock.h"
 #include "storage/pg_connection.h"
 #include "support/api_broker.h"
 #include "support/fixture.h"

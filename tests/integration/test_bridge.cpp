@@ -15,9 +15,9 @@
 #include <thread>
 #include <vector>
 
-#include "culex/clock.h"
-#include "http/base64.h"
-#include "http/time_text.h"
+#include "common/base64.h"
+#include "common/clock.h"
+#include "common/time_text.h"
 #include "support/api_broker.h"
 #include "support/fixture.h"
 #include "support/http_client.h"

@@ -10,8 +10,9 @@
 #include <map>
 #include <set>
 
-#include "http/base64.h"
-#include "storage/topic_filter.h"
+#include "common/base64.h"
+#include "common/topic_filter.h"
+#include "common/utf8.h"
 #include "support/api_broker.h"
 #include "support/fixture.h"
 #include "support/http_client.h"

@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "http/api.h"
-#include "http/server.h"
+#include "http/routes/api.h"
+#include "http/server/server.h"
 #include "support/fixture.h"
 #include "support/http_client.h"
 
@@ -28,11 +28,13 @@ struct Served {
         : db(cluster().create_database()),
           pool(cluster().conninfo(db), 4),
           auth(pool, kToken),
-          api(ApiContext{config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}}),
+          api(ApiContext{
+              config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}}),
           port(free_port()) {
         config.broker_id = "in-process";
         settings.listen = "127.0.0.1:" + std::to_string(port);
-        server = std::make_unique<HttpServer>(settings, api, log);
+        server = std::make_unique<HttpServer>(
+            settings, [this](Request& request) { return api.handle(request); }, log);
         REQUIRE(server->start().is_ok());
     }
     std::string db;

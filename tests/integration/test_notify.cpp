@@ -8,8 +8,8 @@
 #include <map>
 #include <set>
 
-#include "culex/outbox.h"
-#include "http/base64.h"
+#include "common/base64.h"
+#include "common/outbox.h"
 #include "notify/delivery_dispatcher.h"
 #include "notify/delivery_request.h"
 #include "notify/rule.h"

@@ -11,7 +11,7 @@
 #include <memory>
 #include <set>
 
-#include "http/base64.h"
+#include "common/base64.h"
 #include "storage/pg_connection.h"
 #include "support/api_broker.h"
 #include "support/fixture.h"

@@ -52,7 +52,6 @@ TEST_CASE("JSON payloads get a jsonb version byte; usernames are written when pr
     m.payload = "{}";
     m.client_id = "";
     m.username = "u";
-    m.has_username = true;
     std::string out;
     culex::append_copy_row(out, m, 1, 1, true);
     CHECK(out.find(bytes({0, 0, 0, 3, 1}) + "{}") != std::string::npos);

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "storage/json_check.h"
+#include "common/json_check.h"
 
 using culex::is_storable_json;
 

@@ -2,7 +2,7 @@
 #include <string>
 #include <vector>
 
-#include "culex/log.h"
+#include "common/log.h"
 
 TEST_CASE("log lines drain in order and overflow is counted", "[log]") {
     culex::LogQueue log(2);

@@ -26,7 +26,7 @@ TEST_CASE("intake copies selected messages into the queue with rising sequence n
     p.topic = "$SYS/broker/load";
     intake.accept(p);
     p.topic = "a/c";
-    p.username = nullptr;
+    p.username.reset();
     intake.accept(p);
 
     std::vector<culex::Message> out;
@@ -35,12 +35,12 @@ TEST_CASE("intake copies selected messages into the queue with rising sequence n
     CHECK(out[0].topic == "a/b");
     CHECK(out[0].payload == std::string("x\0y", 3));
     CHECK(out[0].client_id == "dev1");
-    CHECK(out[0].has_username);
+    CHECK(out[0].username.has_value());
     CHECK(out[0].username == "alice");
     CHECK(out[0].qos == 1);
     CHECK(out[0].retain);
     CHECK(out[0].received_us > 0);
-    CHECK_FALSE(out[1].has_username);
+    CHECK_FALSE(out[1].username.has_value());
     CHECK(out[1].seq > out[0].seq);
     CHECK(stats.received == 4);
     CHECK(stats.filtered == 2);

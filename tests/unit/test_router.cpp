@@ -3,9 +3,9 @@
 
 #include <string>
 
-#include "http/api.h"
-#include "http/http_assets.h"
-#include "http/router.h"
+#include "http/routes/api.h"
+#include "http/routes/http_assets.h"
+#include "http/server/router.h"
 
 using namespace culex;
 

@@ -7,16 +7,16 @@
 #include <string>
 #include <vector>
 
-#include "culex/config.h"
-#include "http/book_json.h"
-#include "http/selection_params.h"
+#include "common/book_record.h"
+#include "common/config.h"
+#include "common/payload_condition.h"
+#include "common/topic_filter.h"
+#include "http/codecs/selection_params.h"
 #include "notify/delivery_dispatcher.h"
 #include "notify/message_template.h"
-#include "notify/payload_condition.h"
 #include "notify/rule.h"
 #include "notify/rule_set.h"
 #include "notify/target_policy.h"
-#include "storage/topic_filter.h"
 
 using namespace culex;
 

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "http/selection_params.h"
+#include "http/codecs/selection_params.h"
 #include "storage/message_sql.h"
 
 using namespace culex;

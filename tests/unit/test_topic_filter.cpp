@@ -2,7 +2,8 @@
 #include <string>
 #include <vector>
 
-#include "storage/topic_filter.h"
+#include "common/topic_filter.h"
+#include "common/utf8.h"
 
 using culex::is_valid_utf8;
 using culex::topic_matches;

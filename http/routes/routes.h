@@ -1,0 +1,60 @@
+// Registration of the API's routes, one function per group, and the helpers the groups
+// share. Called once, before the server starts; the handlers then run on civetweb's
+// worker threads and reach the database only through ctx.pool.
+#pragma once
+
+#include <optional>
+
+#include "api_context.h"
+#include "http/server/router.h"
+#include "storage/delivery_store.h"
+#include "storage/message_changes.h"
+#include "storage/message_query.h"
+
+namespace culex {
+
+class HttpMetrics;
+
+// health, readiness, docs, /metrics
+void add_service_routes(Router& router, ApiContext& ctx, const HttpMetrics& metrics);
+void add_message_routes(Router& router, ApiContext& ctx);  // reads (D1-D3, aggregates, topics)
+void add_change_routes(Router& router, ApiContext& ctx);   // insert, delete, purge (D4-D7)
+void add_token_routes(Router& router, ApiContext& ctx);    // token administration
+// publish over HTTP, timestamps, time, random values, UUIDs (M1-M4)
+void add_utility_routes(Router& router, ApiContext& ctx);
+// the live stream (Server-Sent Events)
+void add_stream_routes(Router& router, ApiContext& ctx);
+void add_rule_routes(Router& router, ApiContext& ctx);  // rules (M7)
+// e-mail (M5), SMS (M6) and the delivery outbox
+void add_delivery_routes(Router& router, ApiContext& ctx);
+// the book platform's own routes (docs/book-compat.md), when book_api is on
+void add_book_routes(Router& router, ApiContext& ctx);
+
+// Soft-deletes the selected rows, or purges them when `purging`, on a connection of its
+// own; nullopt with `count` set, else the 503 or 500 to answer.
+std::optional<Response> change_selection(ApiContext& ctx, const MessageSelection& selection,
+                                         DeleteScope scope, bool purging, ChangeCount& count);
+
+enum class RuleChange { kEnable, kDisable, kDelete };
+// Enables, disables or deletes rule `id`, or enables or disables every rule when `id` is
+// empty (which needs a token for every topic); `changed` counts the rules changed.
+// nullopt on success, else the 403, 404 (no such rule the principal may see), 503 or 500.
+std::optional<Response> change_rules(ApiContext& ctx, const Principal& principal,
+                                     std::optional<int64_t> id, RuleChange what, int64_t& changed);
+
+// Queues `delivery` in the outbox and wakes the dispatcher; nullopt with `id` set, else
+// the 503 or 500 to answer.
+std::optional<Response> queue_delivery(ApiContext& ctx, const NewDelivery& delivery, int64_t& id);
+// nullopt when this broker can send e-mail (SMS); else the 503 naming the options to set.
+std::optional<Response> email_unavailable(const Config& config);
+std::optional<Response> sms_unavailable(const Config& config);
+
+// The record id in a path segment, or nullopt when it is not a positive integer.
+std::optional<int64_t> parse_record_id(const std::string& segment);
+
+// nullopt when the principal may touch every topic the selection can name; else a 403.
+// A selection without topic or filter is treated as `#`.
+std::optional<Response> check_topic_access(const Principal& principal,
+                                           const MessageSelection& selection);
+
+}  // namespace culex

@@ -1,0 +1,343 @@
+// Rules (write scope, limited to the token's topic filters; all at once: every topic): create,
+// read with their recent deliveries, replace, delete, enable and disable.
+#include <map>
+
+#include "common/time_text.h"
+#include "http/codecs/delivery_json.h"
+#include "http/codecs/query_params.h"
+#include "http/server/problem.h"
+#include "json_out.h"
+#include "notify/rule.h"
+#include "routes.h"
+#include "storage/rule_store.h"
+
+namespace culex {
+namespace {
+
+constexpr int kRecentDeliveries = 5;
+
+const TargetPolicy& policy_of(const ApiContext& ctx) {
+    static const TargetPolicy kDefault = TargetPolicy::parse({}, {}).value();
+    return ctx.policy != nullptr ? *ctx.policy : kDefault;
+}
+
+std::optional<Response> no_query(const Request& request) {
+    if (!request.query.empty())
+        return problem(400, "this endpoint takes no query parameters");
+    return std::nullopt;
+}
+
+// A token limited to some topics may manage only rules inside them, and republish only to
+// fixed topics inside them.
+std::optional<Response> check_rule_access(const Principal& principal, const Rule& rule) {
+    if (!principal.may_touch_filter(rule.topic_filter))
+        return problem(
+            403, "this token's topic filters do not cover all of '" + rule.topic_filter + "'");
+    for (const RuleAction& a : rule.actions) {
+        if (a.kind != ActionKind::kRepublish || principal.may_touch_filter("#"))
+            continue;
+        const std::string& topic = a.topic->text();
+        if (topic.find("{{") != std::string::npos || !principal.may_touch_topic(topic))
+            return problem(
+                403, "this token may republish only to fixed topics inside its topic filters");
+    }
+    return std::nullopt;
+}
+
+void write_rule(JsonWriter& w, const RuleRow& r, const std::vector<const DeliveryRow*>& recent) {
+    w.StartObject();
+    w.Key("id");
+    w.Int64(r.id);
+    w.Key("name");
+    write_string(w, r.name);
+    w.Key("enabled");
+    w.Bool(r.enabled);
+    w.Key("topic_filter");
+    write_string(w, r.topic_filter);
+    rapidjson::Document condition;
+    condition.Parse(r.condition_json.data(), r.condition_json.size());
+    for (const char* key : {"where", "topic_like", "contains", "like"}) {
+        if (condition.IsObject() && condition.HasMember(key)) {
+            w.Key(key);
+            condition[key].Accept(w);
+        }
+    }
+    w.Key("actions");
+    w.RawValue(r.actions_json.data(), r.actions_json.size(), rapidjson::kArrayType);
+    w.Key("has_secret");
+    w.Bool(r.secret.has_value());
+    w.Key("created_at");
+    write_string(w, format_rfc3339_us(r.created_us));
+    w.Key("updated_at");
+    write_string(w, format_rfc3339_us(r.updated_us));
+    w.Key("recent_deliveries");
+    w.StartArray();
+    for (const DeliveryRow* d : recent)
+        write_delivery(w, *d);
+    w.EndArray();
+    w.EndObject();
+}
+
+// Rules with their recent deliveries, as a JSON body.
+Response rules_response(ApiContext& ctx, PgPool::Lease& lease, int status,
+                        const std::vector<RuleRow>& rules, bool single) {
+    std::vector<int64_t> ids;
+    for (const RuleRow& r : rules)
+        ids.push_back(r.id);
+    std::vector<DeliveryRow> recent;
+    if (!ids.empty()) {
+        PgOutcome outcome = recent_deliveries(lease.db(), ids, kRecentDeliveries, recent);
+        if (!outcome.ok())
+            return database_failure(ctx, lease, outcome);
+    }
+    std::map<int64_t, std::vector<const DeliveryRow*>> by_rule;
+    for (const DeliveryRow& d : recent)
+        by_rule[*d.rule_id].push_back(&d);
+    rapidjson::StringBuffer out;
+    JsonWriter w(out);
+    if (!single) {
+        w.StartObject();
+        w.Key("items");
+        w.StartArray();
+    }
+    for (const RuleRow& r : rules)
+        write_rule(w, r, by_rule[r.id]);
+    if (!single) {
+        w.EndArray();
+        w.EndObject();
+    }
+    return json_response(status, out);
+}
+
+// The request body as a checked rule; nullopt with `error` set otherwise.
+std::optional<Rule> read_definition(ApiContext& ctx, Request& request, const Principal& principal,
+                                    Response& error) {
+    rapidjson::Document doc;
+    if (!parse_json_object(
+            request,
+            {"name", "enabled", "topic_filter", "where", "contains", "like", "actions", "secret"},
+            doc, error))
+        return std::nullopt;
+    Result<Rule> rule = parse_rule(doc, &policy_of(ctx));
+    if (!rule.is_ok()) {
+        error = problem(400, rule.status().message());
+        return std::nullopt;
+    }
+    if (std::optional<Response> denied = check_rule_access(principal, rule.value())) {
+        error = *denied;
+        return std::nullopt;
+    }
+    return std::move(rule.value());
+}
+
+// The rule id of a path like /api/v1/rules/{id}[/...]; the 400 to answer otherwise.
+std::optional<Response> rule_id_in_path(const Request& request, int64_t& id) {
+    if (auto bad = no_query(request))
+        return bad;
+    std::optional<int64_t> parsed = parse_record_id(request.path_params[0]);
+    if (!parsed)
+        return problem(400, "a rule id is a positive integer");
+    id = *parsed;
+    return std::nullopt;
+}
+
+// The rule a path names, with the connection it was read on.
+struct RuleInPath {
+    PgPool::Lease lease;
+    RuleRow row;
+};
+
+// nullopt with `error` set when the request has a query (400), the id is malformed (400),
+// no connection is free (503), or there is no such rule the principal may see (404).
+std::optional<RuleInPath> rule_in_path(ApiContext& ctx, const Request& request,
+                                       const Principal& principal, Response& error) {
+    int64_t id = 0;
+    if (std::optional<Response> bad = rule_id_in_path(request, id)) {
+        error = *bad;
+        return std::nullopt;
+    }
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok()) {
+        error = database_unavailable(lease.status());
+        return std::nullopt;
+    }
+    std::optional<RuleRow> row;
+    PgOutcome outcome = get_rule(lease.value().db(), id, row);
+    if (!outcome.ok()) {
+        error = database_failure(ctx, lease.value(), outcome);
+        return std::nullopt;
+    }
+    if (!row || !principal.may_touch_filter(row->topic_filter)) {
+        error = problem(404, "no rule with id " + std::to_string(id));
+        return std::nullopt;
+    }
+    return RuleInPath{std::move(lease.value()), std::move(*row)};
+}
+
+Response create(ApiContext& ctx, Request& request, const Principal& principal) {
+    if (auto bad = no_query(request))
+        return *bad;
+    Response error;
+    std::optional<Rule> rule = read_definition(ctx, request, principal, error);
+    if (!rule)
+        return error;
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok())
+        return database_unavailable(lease.status());
+    RuleRow created;
+    PgOutcome outcome = insert_rule(lease.value().db(), to_row(*rule), created);
+    if (outcome.error == PgErrorKind::kBadRow)
+        return problem(409, "a rule named '" + rule->name + "' exists");
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
+    return rules_response(ctx, lease.value(), 201, {created}, true);
+}
+
+Response list(ApiContext& ctx, Request& request, const Principal& principal) {
+    if (auto bad = no_query(request))
+        return *bad;
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok())
+        return database_unavailable(lease.status());
+    std::vector<RuleRow> rules;
+    PgOutcome outcome = list_rules(lease.value().db(), false, rules);
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
+    std::erase_if(rules,
+                  [&](const RuleRow& r) { return !principal.may_touch_filter(r.topic_filter); });
+    return rules_response(ctx, lease.value(), 200, rules, false);
+}
+
+Response get_one(ApiContext& ctx, Request& request, const Principal& principal) {
+    Response error;
+    std::optional<RuleInPath> rule = rule_in_path(ctx, request, principal, error);
+    if (!rule)
+        return error;
+    return rules_response(ctx, rule->lease, 200, {rule->row}, true);
+}
+
+Response replace(ApiContext& ctx, Request& request, const Principal& principal) {
+    Response error;
+    std::optional<Rule> definition = read_definition(ctx, request, principal, error);
+    if (!definition)
+        return error;
+    std::optional<RuleInPath> rule = rule_in_path(ctx, request, principal, error);
+    if (!rule)
+        return error;
+    definition->id = rule->row.id;
+    bool found = false;
+    RuleRow updated;
+    PgOutcome outcome = replace_rule(rule->lease.db(), to_row(*definition), found, updated);
+    if (outcome.error == PgErrorKind::kBadRow)
+        return problem(409, "a rule named '" + definition->name + "' exists");
+    if (!outcome.ok())
+        return database_failure(ctx, rule->lease, outcome);
+    if (!found)
+        return problem(404, "no rule with id " + std::to_string(rule->row.id));
+    return rules_response(ctx, rule->lease, 200, {updated}, true);
+}
+
+Response remove(ApiContext& ctx, Request& request, const Principal& principal) {
+    int64_t id = 0;
+    if (std::optional<Response> bad = rule_id_in_path(request, id))
+        return *bad;
+    int64_t changed = 0;
+    if (std::optional<Response> failed =
+            change_rules(ctx, principal, id, RuleChange::kDelete, changed))
+        return *failed;
+    Response done;
+    done.status = 204;
+    done.content_type.clear();
+    return done;
+}
+
+Response enabled_response(bool enabled, int64_t changed) {
+    rapidjson::StringBuffer out;
+    JsonWriter w(out);
+    w.StartObject();
+    w.Key("enabled");
+    w.Bool(enabled);
+    w.Key("changed");
+    w.Int64(changed);
+    w.EndObject();
+    return json_response(200, out);
+}
+
+// Enables or disables rule {id}, or every rule when `all`.
+Response set_enabled(ApiContext& ctx, Request& request, const Principal& principal, bool enabled,
+                     bool all) {
+    std::optional<int64_t> id;
+    if (all) {
+        if (auto bad = no_query(request))
+            return *bad;
+    } else {
+        id = 0;
+        if (std::optional<Response> bad = rule_id_in_path(request, *id))
+            return *bad;
+    }
+    int64_t changed = 0;
+    const RuleChange what = enabled ? RuleChange::kEnable : RuleChange::kDisable;
+    if (std::optional<Response> failed = change_rules(ctx, principal, id, what, changed))
+        return *failed;
+    return enabled_response(enabled, changed);
+}
+
+}  // namespace
+
+std::optional<Response> change_rules(ApiContext& ctx, const Principal& principal,
+                                     std::optional<int64_t> id, RuleChange what, int64_t& changed) {
+    if (!id && !principal.may_touch_filter("#"))
+        return problem(403, "enabling or disabling every rule needs a token for every topic ('#')");
+    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (!lease.is_ok())
+        return database_unavailable(lease.status());
+    PgConnection& db = lease.value().db();
+    const auto missing = [&] { return problem(404, "no rule with id " + std::to_string(*id)); };
+    if (id) {
+        std::optional<RuleRow> row;
+        PgOutcome read = get_rule(db, *id, row);
+        if (!read.ok())
+            return database_failure(ctx, lease.value(), read);
+        if (!row || !principal.may_touch_filter(row->topic_filter))
+            return missing();
+    }
+    bool found = false;
+    PgOutcome outcome =
+        what == RuleChange::kDelete
+            ? delete_rule(db, *id, found)
+            : set_rules_enabled(db, id, what == RuleChange::kEnable, changed, found);
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
+    if (what == RuleChange::kDelete)
+        changed = found ? 1 : 0;
+    if (id && !found)
+        return missing();
+    return std::nullopt;
+}
+
+void add_rule_routes(Router& router, ApiContext& ctx) {
+    router.add({"GET", "/api/v1/rules", Scope::kWrite,
+                [&ctx](Request& r, const Principal& p) { return list(ctx, r, p); }});
+    router.add({"POST", "/api/v1/rules", Scope::kWrite,
+                [&ctx](Request& r, const Principal& p) { return create(ctx, r, p); }});
+    router.add({"GET", "/api/v1/rules/{id}", Scope::kWrite,
+                [&ctx](Request& r, const Principal& p) { return get_one(ctx, r, p); }});
+    router.add({"PUT", "/api/v1/rules/{id}", Scope::kWrite,
+                [&ctx](Request& r, const Principal& p) { return replace(ctx, r, p); }});
+    router.add({"DELETE", "/api/v1/rules/{id}", Scope::kWrite,
+                [&ctx](Request& r, const Principal& p) { return remove(ctx, r, p); }});
+    router.add(
+        {"POST", "/api/v1/rules/{id}/enable", Scope::kWrite,
+         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, true, false); }});
+    router.add(
+        {"POST", "/api/v1/rules/{id}/disable", Scope::kWrite,
+         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, false, false); }});
+    router.add(
+        {"POST", "/api/v1/rules/enable", Scope::kWrite,
+         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, true, true); }});
+    router.add(
+        {"POST", "/api/v1/rules/disable", Scope::kWrite,
+         [&ctx](Request& r, const Principal& p) { return set_enabled(ctx, r, p, false, true); }});
+}
+
+}  // namespace culex

@@ -1,0 +1,138 @@
+// Service endpoints: liveness, readiness, the OpenAPI document and the docs page (open),
+// and /metrics (read scope).
+#include <cinttypes>
+
+#include "http/server/http_metrics.h"
+#include "http/server/problem.h"
+#include "http/server/prometheus_text.h"
+#include "http_assets.h"
+#include "json_out.h"
+#include "routes.h"
+
+namespace culex {
+namespace {
+
+Response text(const char* content_type, const char* body) {
+    Response r;
+    r.content_type = content_type;
+    r.body = body;
+    return r;
+}
+
+Response ready(ApiContext& ctx) {
+    Result<PgPool::Lease> lease = ctx.pool.acquire(std::chrono::seconds(2));
+    if (!lease.is_ok())
+        return database_unavailable(lease.status());
+    PgOutcome outcome = lease.value().db().exec("SELECT 1");
+    if (!outcome.ok()) {
+        lease.value().discard();
+        return problem(503, "the database does not answer; try again shortly");
+    }
+    return text("application/json", "{\"status\":\"ready\"}");
+}
+
+Response metrics_page(ApiContext& ctx, const HttpMetrics& http) {
+    std::string out;
+    if (ctx.ingest != nullptr) {
+        const IngestStats& s = *ctx.ingest;
+        auto counter = [&out](const char* name, const char* help, uint64_t value) {
+            prometheus_header(out, name, "counter", help);
+            prometheus_sample(out, name, {}, static_cast<double>(value));
+        };
+        counter("culex_messages_received_total", "PUBLISH messages the broker passed to Culex.",
+                s.received);
+        counter("culex_messages_not_selected_total",
+                "Messages not stored because of store_topics/exclude_topics.", s.filtered);
+        counter("culex_messages_stored_total", "Messages committed to PostgreSQL.", s.stored);
+        counter("culex_messages_spooled_total", "Messages written to the disk spool.", s.spooled);
+        counter("culex_messages_replayed_total", "Spooled messages since stored.", s.replayed);
+        prometheus_header(out, "culex_messages_dropped_total", "counter",
+                          "Messages that will never be stored, by cause.");
+        prometheus_sample(out, "culex_messages_dropped_total", {{"cause", "queue_full"}},
+                          static_cast<double>(s.dropped_queue_full));
+        prometheus_sample(out, "culex_messages_dropped_total", {{"cause", "refused_by_database"}},
+                          static_cast<double>(s.refused_by_db));
+        counter("culex_batches_total", "COPY batches committed.", s.batches);
+        counter("culex_database_errors_total", "Failed write attempts.", s.db_errors);
+        prometheus_header(out, "culex_database_up", "gauge",
+                          "1 while the writer's PostgreSQL connection works.");
+        prometheus_sample(out, "culex_database_up", {}, s.db_up ? 1 : 0);
+        if (ctx.backlog) {
+            prometheus_header(out, "culex_queue_depth", "gauge",
+                              "Messages accepted and not yet stored or spooled.");
+            prometheus_sample(out, "culex_queue_depth", {}, static_cast<double>(ctx.backlog()));
+        }
+        prometheus_header(out, "culex_batch_rows", "histogram", "Rows per committed batch.");
+        prometheus_histogram(out, "culex_batch_rows", {}, s.batch_rows.snapshot());
+        prometheus_header(out, "culex_commit_seconds", "histogram",
+                          "Time to COPY and commit one batch.");
+        prometheus_histogram(out, "culex_commit_seconds", {}, s.commit_seconds.snapshot());
+    }
+    if (ctx.notify != nullptr) {
+        const NotifyStats& n = *ctx.notify;
+        auto counter = [&out](const char* name, const char* help, uint64_t value) {
+            prometheus_header(out, name, "counter", help);
+            prometheus_sample(out, name, {}, static_cast<double>(value));
+        };
+        prometheus_header(out, "culex_rules_loaded", "gauge", "Enabled rules this broker matches.");
+        prometheus_sample(out, "culex_rules_loaded", {}, static_cast<double>(n.rules_loaded));
+        prometheus_header(out, "culex_rules_invalid", "gauge",
+                          "Stored rules skipped because they no longer parse.");
+        prometheus_sample(out, "culex_rules_invalid", {}, static_cast<double>(n.rules_invalid));
+        counter("culex_rule_matches_total", "Stored messages that matched at least one rule.",
+                n.messages_matched);
+        counter("culex_rule_match_dropped_total",
+                "Stored messages never matched: the matcher's queue was full.", n.match_dropped);
+        prometheus_header(out, "culex_rule_match_queue_depth", "gauge",
+                          "Stored messages waiting to be matched.");
+        prometheus_sample(out, "culex_rule_match_queue_depth", {},
+                          static_cast<double>(n.match_queue_depth));
+        counter("culex_deliveries_queued_total", "Deliveries this broker queued.",
+                n.deliveries_queued);
+        counter("culex_delivery_attempts_total", "Send attempts this broker started.", n.attempts);
+        counter("culex_delivery_failed_attempts_total", "Send attempts that failed.",
+                n.failed_attempts);
+        counter("culex_deliveries_delivered_total", "Deliveries this broker completed.",
+                n.delivered);
+        counter("culex_deliveries_dead_total", "Deliveries this broker gave up on.", n.dead);
+        counter("culex_delivery_database_errors_total",
+                "Failed statements of the matcher and dispatcher.", n.db_errors);
+        prometheus_header(
+            out, "culex_deliveries", "gauge",
+            "Deliveries in the database by state (every broker's), refreshed every 5 s.");
+        const std::pair<const char*, int64_t> states[] = {{"pending", n.state_pending},
+                                                          {"sending", n.state_sending},
+                                                          {"delivered", n.state_delivered},
+                                                          {"dead", n.state_dead}};
+        for (const auto& [state, count] : states) {
+            if (count >= 0)
+                prometheus_sample(out, "culex_deliveries", {{"state", state}},
+                                  static_cast<double>(count));
+        }
+    }
+    http.render(out);
+    Response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = std::move(out);
+    return r;
+}
+
+}  // namespace
+
+void add_service_routes(Router& router, ApiContext& ctx, const HttpMetrics& metrics) {
+    router.add({"GET", "/healthz", Scope::kNone, [](Request&, const Principal&) {
+                    return text("application/json", "{\"status\":\"ok\"}");
+                }});
+    router.add({"GET", "/readyz", Scope::kNone,
+                [&ctx](Request&, const Principal&) { return ready(ctx); }});
+    router.add({"GET", "/api/v1/openapi.json", Scope::kNone,
+                [](Request&, const Principal&) { return text("application/json", kOpenApiJson); }});
+    router.add({"GET", "/metrics", Scope::kRead, [&ctx, &metrics](Request&, const Principal&) {
+                    return metrics_page(ctx, metrics);
+                }});
+    router.add({"GET", "/docs", Scope::kNone, [](Request&, const Principal&) {
+                    return text("text/html; charset=utf-8", kDocsHtml);
+                }});
+}
+
+}  // namespace culex
