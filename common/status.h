@@ -2,6 +2,7 @@
 // one-line, human-readable message meant for the admin's log.
 #pragma once
 
+#include <concepts>
 #include <optional>
 #include <string>
 #include <utility>
@@ -25,22 +26,32 @@ class Status {
     std::optional<std::string> message_;
 };
 
-// A value or the Status saying why there is none.
-template <typename T>
+// What a step that can fail gives when it succeeds with nothing to return.
+struct Done {};
+
+// A value, or the error saying why there is none: a Status across part boundaries, or
+// the Response a route handler answers with (http/routes/replies.h).
+template <typename T, typename E = Status>
 class Result {
   public:
-    Result(T value)
-        : value_(std::move(value)), status_(Status::ok()) {}  // NOLINT: implicit by design
-    Result(Status error) : status_(std::move(error)) {}       // NOLINT: implicit by design
+    Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+    Result(E error) : error_(std::move(error)) {}  // NOLINT: implicit by design
 
     bool is_ok() const { return value_.has_value(); }
-    const Status& status() const { return status_; }
     T& value() { return *value_; }
     const T& value() const { return *value_; }
+    // Only when !is_ok().
+    E& error() { return *error_; }
+    const E& error() const { return *error_; }
+    // Ok when there is a value, else the error (Status errors only).
+    const Status& status() const requires std::same_as<E, Status> {
+        static const Status kOk = Status::ok();
+        return error_ ? *error_ : kOk;
+    }
 
   private:
     std::optional<T> value_;
-    Status status_;
+    std::optional<E> error_;
 };
 
 }  // namespace culex

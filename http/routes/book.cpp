@@ -14,10 +14,10 @@
 #include "http/codecs/query_params.h"
 #include "http/codecs/random_values.h"
 #include "http/server/problem.h"
-#include "json_out.h"
 #include "notify/delivery_request.h"
 #include "notify/rule.h"
 #include "publishing.h"
+#include "replies.h"
 #include "routes.h"
 #include "storage/delivery_store.h"
 #include "storage/message_changes.h"
@@ -31,12 +31,6 @@ constexpr int64_t kMaxCount = 1000;
 constexpr int64_t kMaxDeleteCount = 1000000;
 constexpr int64_t kMaxCodeLength = 4096;
 
-std::optional<Response> no_query(const Request& request) {
-    if (!request.query.empty())
-        return problem(400, "this endpoint takes no query parameters");
-    return std::nullopt;
-}
-
 // A path segment as a count from 1 to `max`.
 std::optional<int64_t> parse_count(const std::string& segment, int64_t max) {
     int64_t n = 0;
@@ -47,10 +41,10 @@ std::optional<int64_t> parse_count(const std::string& segment, int64_t max) {
 }
 
 // A topic from a path segment: valid UTF-8, no NUL, no wildcards.
-std::optional<Response> check_topic(const std::string& topic) {
+HttpResult<> check_topic(const std::string& topic) {
     if (Status valid = validate_topic_name(topic); !valid.is_ok())
         return problem(400, "topic: " + valid.message());
-    return std::nullopt;
+    return Done{};
 }
 
 // The book's `*` wildcard as a LIKE pattern; LIKE's own `%`, `_` and `\` stay literal.
@@ -137,7 +131,7 @@ Response success(std::initializer_list<std::pair<const char*, std::string>> text
 
 // Access to a selection made of an exact topic or a pattern: a pattern needs a token for
 // every topic, since it can name any.
-std::optional<Response> check_access(const Principal& principal, const MessageSelection& s) {
+HttpResult<> check_access(const Principal& principal, const MessageSelection& s) {
     if (s.topic_like && !principal.may_touch_filter("#"))
         return problem(403, "topic patterns need a token for every topic ('#')");
     return check_topic_access(principal, s);
@@ -146,13 +140,13 @@ std::optional<Response> check_access(const Principal& principal, const MessageSe
 // The newest `limit` records of `selection`, newest first, as the book lists them.
 Response read_newest(ApiContext& ctx, const Principal& principal, MessageSelection selection,
                      int64_t limit) {
-    if (std::optional<Response> denied = check_access(principal, selection))
-        return *denied;
+    if (HttpResult<> allowed = check_access(principal, selection); !allowed.is_ok())
+        return allowed.error();
     if (!selection.topic)
         selection.filter = "#";
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     PageRequest page;
     page.limit = static_cast<size_t>(limit);
     page.ascending = false;
@@ -167,10 +161,10 @@ Response read_newest(ApiContext& ctx, const Principal& principal, MessageSelecti
 
 // GET /get/{topic}[/last/{count}]
 Response get_latest(ApiContext& ctx, Request& request, const Principal& principal, bool counted) {
-    if (auto bad = no_query(request))
-        return *bad;
-    if (auto bad = check_topic(request.path_params[0]))
-        return *bad;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
+    if (HttpResult<> valid = check_topic(request.path_params[0]); !valid.is_ok())
+        return valid.error();
     std::optional<int64_t> count = counted ? parse_count(request.path_params[1], kMaxCount) : 1;
     if (!count)
         return problem(400, "count is an integer from 1 to 1000");
@@ -181,8 +175,8 @@ Response get_latest(ApiContext& ctx, Request& request, const Principal& principa
 
 // GET /get/topicLike/{topic}/payloadLike/{payload}/last/{count}
 Response get_like(ApiContext& ctx, Request& request, const Principal& principal) {
-    if (auto bad = no_query(request))
-        return *bad;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
     std::optional<std::string> topic = topic_pattern(request.path_params[0]);
     if (!topic)
         return problem(400, "the topic pattern must be UTF-8 text ('*' is the wildcard)");
@@ -199,8 +193,8 @@ enum class Window { kAfter, kBefore, kDuring };
 
 // GET /get/{topic}/after|before/{time}/last/{count}, /get/{topic}/during/{a}/{b}/last/{n}
 Response get_window(ApiContext& ctx, Request& request, const Principal& principal, Window window) {
-    if (auto bad = no_query(request))
-        return *bad;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
     std::optional<std::string> topic = topic_pattern(request.path_params[0]);
     if (!topic)
         return problem(400, "the topic pattern must be UTF-8 text ('*' is the wildcard)");
@@ -237,10 +231,10 @@ enum class Which { kAll, kId, kFirst, kLast };
 // Soft delete (GET /delete/...) or purge (DELETE /purge/...) of a topic's records.
 Response change(ApiContext& ctx, Request& request, const Principal& principal, bool purging,
                 Which which) {
-    if (auto bad = no_query(request))
-        return *bad;
-    if (auto bad = check_topic(request.path_params[0]))
-        return *bad;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
+    if (HttpResult<> valid = check_topic(request.path_params[0]); !valid.is_ok())
+        return valid.error();
     MessageSelection selection;
     selection.topic = request.path_params[0];
     DeleteScope scope;
@@ -255,42 +249,42 @@ Response change(ApiContext& ctx, Request& request, const Principal& principal, b
         scope = {which == Which::kFirst ? DeleteScope::Kind::kOldest : DeleteScope::Kind::kNewest,
                  *count};
     }
-    if (std::optional<Response> denied = check_access(principal, selection))
-        return *denied;
-    ChangeCount count;
-    if (std::optional<Response> failed = change_selection(ctx, selection, scope, purging, count))
-        return *failed;
+    if (HttpResult<> allowed = check_access(principal, selection); !allowed.is_ok())
+        return allowed.error();
+    HttpResult<ChangeCount> count = change_selection(ctx, selection, scope, purging);
+    if (!count.is_ok())
+        return count.error();
     rapidjson::StringBuffer out;
     JsonWriter w(out);
     w.StartObject();
     w.Key("found");
-    w.Int64(count.matched);
+    w.Int64(count.value().matched);
     w.Key("changed");
-    w.Int64(count.changed);
+    w.Int64(count.value().changed);
     w.EndObject();
     return json_response(200, out);
 }
 
 // POST /pub/{topic}/{payload}: QoS 2, not retained, as the book publishes.
 Response pub(ApiContext& ctx, Request& request, const Principal& principal) {
-    if (auto bad = no_query(request))
-        return *bad;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
     OutgoingMessage m;
     m.topic = request.path_params[0];
-    if (std::optional<Response> denied = check_publish_topic(principal, m.topic))
-        return *denied;
+    if (HttpResult<> allowed = check_publish_topic(principal, m.topic); !allowed.is_ok())
+        return allowed.error();
     m.payload = request.path_params[1];
     m.qos = 2;
     m.client_id = "http";
     m.username = principal.name;
-    if (std::optional<Response> failed = publish_and_wait(ctx, std::move(m)))
-        return *failed;
+    if (HttpResult<> published = publish_and_wait(ctx, std::move(m)); !published.is_ok())
+        return published.error();
     return success({{"message", "published to " + request.path_params[0]}});
 }
 
 Response timestamp(Request& request) {
-    if (auto bad = no_query(request))
-        return *bad;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
     rapidjson::StringBuffer out;
     JsonWriter w(out);
     w.StartObject();
@@ -301,8 +295,8 @@ Response timestamp(Request& request) {
 }
 
 Response random_code(Request& request) {
-    if (auto bad = no_query(request))
-        return *bad;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
     std::optional<int64_t> length = parse_count(request.path_params[0], kMaxCodeLength);
     if (!length)
         return problem(400, "the length is an integer from 1 to 4096");
@@ -316,8 +310,8 @@ Response random_code(Request& request) {
 }
 
 Response uuid(Request& request) {
-    if (auto bad = no_query(request))
-        return *bad;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
     rapidjson::StringBuffer out;
     JsonWriter w(out);
     w.StartObject();
@@ -328,20 +322,20 @@ Response uuid(Request& request) {
 }
 
 Response queued(ApiContext& ctx, const NewDelivery& delivery) {
-    int64_t id = 0;
-    if (std::optional<Response> failed = queue_delivery(ctx, delivery, id))
-        return *failed;
+    HttpResult<int64_t> id = queue_delivery(ctx, delivery);
+    if (!id.is_ok())
+        return id.error();
     return success(
-        {{"message", "queued"}, {"status_url", "/api/v1/deliveries/" + std::to_string(id)}},
-        {{"id", id}});
+        {{"message", "queued"}, {"status_url", "/api/v1/deliveries/" + std::to_string(id.value())}},
+        {{"id", id.value()}});
 }
 
 // GET /email/to/{to}/subject/{subject}/message/{message}
 Response email(ApiContext& ctx, Request& request) {
-    if (auto bad = no_query(request))
-        return *bad;
-    if (std::optional<Response> off = email_unavailable(ctx.config))
-        return *off;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
+    if (HttpResult<> configured = check_email_configured(ctx.config); !configured.is_ok())
+        return configured.error();
     std::vector<std::string> to;
     const std::string& list = request.path_params[0];
     for (size_t start = 0; start <= list.size();) {
@@ -366,10 +360,10 @@ Response email(ApiContext& ctx, Request& request) {
 
 // GET /sms/to/{to}/message/{message}
 Response sms(ApiContext& ctx, Request& request) {
-    if (auto bad = no_query(request))
-        return *bad;
-    if (std::optional<Response> off = sms_unavailable(ctx.config))
-        return *off;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
+    if (HttpResult<> configured = check_sms_configured(ctx.config); !configured.is_ok())
+        return configured.error();
     if (Status valid = validate_phone(request.path_params[0]); !valid.is_ok())
         return problem(400, "to: " + valid.message());
     const std::string& text = request.path_params[1];
@@ -383,14 +377,14 @@ Response sms(ApiContext& ctx, Request& request) {
 // method and webHook. The rule starts disabled, as in the book; its webhook sends the
 // book's body.
 Response add_rule(ApiContext& ctx, Request& request, const Principal& principal) {
-    if (auto bad = no_query(request))
-        return *bad;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
     if (!request.content_type.empty() &&
         request.content_type.rfind("application/x-www-form-urlencoded", 0) != 0)
         return problem(415, "send the fields as application/x-www-form-urlencoded");
-    Result<ParamReader> parsed = ParamReader::parse(request.body);
+    HttpResult<ParamReader> parsed = read_params(request.body);
     if (!parsed.is_ok())
-        return problem(400, parsed.status().message());
+        return parsed.error();
     ParamReader& form = parsed.value();
     const std::optional<std::string> topic = form.text("topicPattern");
     const std::optional<std::string> payload = form.text("payloadPattern");
@@ -398,8 +392,8 @@ Response add_rule(ApiContext& ctx, Request& request, const Principal& principal)
     const std::optional<std::string> hook = form.text("webHook");
     if (!topic || !method || !hook)
         form.fail("the fields topicPattern, method and webHook are required");
-    if (Status done = form.finish(); !done.is_ok())
-        return problem(400, done.message());
+    if (HttpResult<> done = finish_params(form); !done.is_ok())
+        return done.error();
     if (!principal.may_touch_filter("#"))
         return problem(403, "rules from topic patterns need a token for every topic ('#')");
     std::string upper = *method;
@@ -429,9 +423,9 @@ Response add_rule(ApiContext& ctx, Request& request, const Principal& principal)
     Result<Rule> rule = parse_rule(d, ctx.policy != nullptr ? ctx.policy : &kDefaultPolicy);
     if (!rule.is_ok())
         return problem(400, rule.status().message());
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     RuleRow created;
     PgOutcome outcome = insert_rule(lease.value().db(), to_row(rule.value()), created);
     if (outcome.error == PgErrorKind::kBadRow)
@@ -444,18 +438,18 @@ Response add_rule(ApiContext& ctx, Request& request, const Principal& principal)
 // GET /rules/enable|disable|delete/{id}, /rules/enableAll, /rules/disableAll.
 Response change_rule(ApiContext& ctx, Request& request, const Principal& principal, RuleChange what,
                      bool all) {
-    if (auto bad = no_query(request))
-        return *bad;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
     std::optional<int64_t> id;
     if (!all) {
         id = parse_record_id(request.path_params[0]);
         if (!id)
             return problem(400, "a rule id is a positive integer");
     }
-    int64_t changed = 0;
-    if (std::optional<Response> failed = change_rules(ctx, principal, id, what, changed))
-        return *failed;
-    return success({}, {{"changed", changed}});
+    HttpResult<int64_t> changed = change_rules(ctx, principal, id, what);
+    if (!changed.is_ok())
+        return changed.error();
+    return success({}, {{"changed", changed.value()}});
 }
 
 }  // namespace

@@ -4,8 +4,8 @@
 #include "common/topic_filter.h"
 #include "http/codecs/selection_params.h"
 #include "http/server/problem.h"
-#include "json_out.h"
 #include "publishing.h"
+#include "replies.h"
 #include "routes.h"
 #include "storage/message_changes.h"
 #include "storage/message_reads.h"
@@ -15,19 +15,20 @@ namespace {
 
 constexpr int64_t kMaxDeleteCount = 1000000000;
 
-// Reads a NewMessage from a POST body; false with `error` set on bad input.
-bool read_new_message(const rapidjson::Document& doc, NewMessage& m, Response& error) {
-    auto fail = [&error](const std::string& detail) {
-        error = problem(400, detail);
-        return false;
-    };
+// A NewMessage from a POST body; 400 on bad input.
+HttpResult<NewMessage> read_new_message(const rapidjson::Document& doc) {
+    NewMessage m;
     if (!doc.HasMember("topic") || !doc["topic"].IsString())
-        return fail("field 'topic' (a string) is required");
+        return problem(400, "field 'topic' (a string) is required");
     m.topic.assign(doc["topic"].GetString(), doc["topic"].GetStringLength());
     if (Status valid = validate_topic_name(m.topic); !valid.is_ok())
-        return fail("field 'topic': " + valid.message());
-    if (!read_message_fields(doc, m.payload, m.qos, m.retain, error))
-        return false;
+        return problem(400, "field 'topic': " + valid.message());
+    HttpResult<MessageFields> fields = read_message_fields(doc);
+    if (!fields.is_ok())
+        return fields.error();
+    m.payload = std::move(fields.value().payload);
+    m.qos = fields.value().qos;
+    m.retain = fields.value().retain;
     if (doc.HasMember("time")) {
         const auto& v = doc["time"];
         std::optional<int64_t> us;
@@ -36,7 +37,7 @@ bool read_new_message(const rapidjson::Document& doc, NewMessage& m, Response& e
         else if (v.IsInt64() && v.GetInt64() >= 0)
             us = parse_time_us(std::to_string(v.GetInt64()));
         if (!us)
-            return fail("field 'time' must be an RFC 3339 time or epoch milliseconds");
+            return problem(400, "field 'time' must be an RFC 3339 time or epoch milliseconds");
         m.received_us = us;
     }
     m.client_id = "http";
@@ -45,25 +46,25 @@ bool read_new_message(const rapidjson::Document& doc, NewMessage& m, Response& e
         if (!v.IsString() || v.GetStringLength() > 65535 ||
             std::string_view(v.GetString(), v.GetStringLength()).find('\0') !=
                 std::string_view::npos)
-            return fail("field 'client_id' must be a string without NUL");
+            return problem(400, "field 'client_id' must be a string without NUL");
         m.client_id.assign(v.GetString(), v.GetStringLength());
     }
-    return true;
+    return m;
 }
 
 Response post_message(ApiContext& ctx, Request& request, const Principal& principal) {
-    if (!request.query.empty())
-        return problem(400, "this endpoint takes no query parameters");
-    rapidjson::Document doc;
-    Response error;
-    if (!parse_json_object(
-            request,
-            {"topic", "payload", "payload_base64", "qos", "retain", "time", "client_id", "publish"},
-            doc, error))
-        return error;
-    NewMessage m;
-    if (!read_new_message(doc, m, error))
-        return error;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
+    HttpResult<rapidjson::Document> body = json_body(
+        request,
+        {"topic", "payload", "payload_base64", "qos", "retain", "time", "client_id", "publish"});
+    if (!body.is_ok())
+        return body.error();
+    const rapidjson::Document& doc = body.value();
+    HttpResult<NewMessage> read = read_new_message(doc);
+    if (!read.is_ok())
+        return read.error();
+    NewMessage& m = read.value();
     if (!principal.may_touch_topic(m.topic))
         return problem(403, "this token's topic filters do not include '" + m.topic + "'");
     m.username = principal.name;
@@ -77,9 +78,9 @@ Response post_message(ApiContext& ctx, Request& request, const Principal& princi
         if (also_publish && ctx.outbox == nullptr)
             return problem(503, "publishing is not available here");
     }
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     int64_t id = 0;
     int64_t received_us = 0;
     PgOutcome outcome = insert_message(lease.value().db(), m, ctx.config.broker_id,
@@ -95,7 +96,7 @@ Response post_message(ApiContext& ctx, Request& request, const Principal& princi
         out.qos = m.qos;
         out.retain = m.retain;
         out.store = false;
-        published = !publish_and_wait(ctx, std::move(out)).has_value();
+        published = publish_and_wait(ctx, std::move(out)).is_ok();
     }
     rapidjson::StringBuffer out;
     JsonWriter w(out);
@@ -130,14 +131,14 @@ Response change_counts(const ChangeCount& count, const char* changed_name) {
 
 // DELETE of one record by id: soft delete, or purge when `purging`.
 Response change_one(ApiContext& ctx, Request& request, const Principal& principal, bool purging) {
-    if (!request.query.empty())
-        return problem(400, "this endpoint takes no query parameters");
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
     std::optional<int64_t> id = parse_record_id(request.path_params[0]);
     if (!id)
         return problem(400, "a record id is a positive integer");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     std::optional<std::string> topic;
     PgOutcome outcome = read_topic_of(lease.value().db(), *id, purging, topic);
     if (!outcome.ok())
@@ -158,9 +159,9 @@ Response change_one(ApiContext& ctx, Request& request, const Principal& principa
 
 // DELETE of a selection: soft delete, or purge when `purging`.
 Response change_many(ApiContext& ctx, Request& request, const Principal& principal, bool purging) {
-    Result<ParamReader> parsed = ParamReader::parse(request.query);
+    HttpResult<ParamReader> parsed = read_params(request.query);
     if (!parsed.is_ok())
-        return problem(400, parsed.status().message());
+        return parsed.error();
     ParamReader& params = parsed.value();
     MessageSelection selection;
     read_selection(params, selection);
@@ -173,35 +174,36 @@ Response change_many(ApiContext& ctx, Request& request, const Principal& princip
         scope = {DeleteScope::Kind::kOldest, *oldest};
     if (newest)
         scope = {DeleteScope::Kind::kNewest, *newest};
-    if (Status done = params.finish(); !done.is_ok())
-        return problem(400, done.message());
+    if (HttpResult<> done = finish_params(params); !done.is_ok())
+        return done.error();
     if (!selection.narrows()) {
         return problem(400,
                        "refusing to delete everything: give a topic, a filter or a "
                        "condition (filter=# selects all topics explicitly)");
     }
-    if (std::optional<Response> denied = check_topic_access(principal, selection))
-        return *denied;
+    if (HttpResult<> allowed = check_topic_access(principal, selection); !allowed.is_ok())
+        return allowed.error();
     if (!selection.topic && !selection.filter)
         selection.filter = "#";
-    ChangeCount count;
-    if (std::optional<Response> failed = change_selection(ctx, selection, scope, purging, count))
-        return *failed;
-    return change_counts(count, purging ? "purged" : "deleted");
+    HttpResult<ChangeCount> count = change_selection(ctx, selection, scope, purging);
+    if (!count.is_ok())
+        return count.error();
+    return change_counts(count.value(), purging ? "purged" : "deleted");
 }
 
 }  // namespace
 
-std::optional<Response> change_selection(ApiContext& ctx, const MessageSelection& selection,
-                                         DeleteScope scope, bool purging, ChangeCount& count) {
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+HttpResult<ChangeCount> change_selection(ApiContext& ctx, const MessageSelection& selection,
+                                         DeleteScope scope, bool purging) {
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
+    ChangeCount count;
     PgOutcome outcome = purging ? purge(lease.value().db(), selection, scope, count)
                                 : soft_delete(lease.value().db(), selection, scope, count);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
-    return std::nullopt;
+    return count;
 }
 
 void add_change_routes(Router& router, ApiContext& ctx) {

@@ -14,20 +14,19 @@ std::optional<int64_t> parse_record_id(const std::string& segment) {
     return id;
 }
 
-std::optional<Response> check_topic_access(const Principal& principal,
-                                           const MessageSelection& selection) {
+HttpResult<> check_topic_access(const Principal& principal, const MessageSelection& selection) {
     if (selection.topic) {
         if (!principal.may_touch_topic(*selection.topic))
             return problem(403,
                            "this token's topic filters do not include '" + *selection.topic + "'");
-        return std::nullopt;
+        return Done{};
     }
     const std::string filter = selection.filter ? *selection.filter : "#";
     if (!principal.may_touch_filter(filter)) {
         return problem(403, "this token's topic filters do not cover all of '" + filter +
                                 "'; ask for a narrower topic or filter");
     }
-    return std::nullopt;
+    return Done{};
 }
 
 }  // namespace culex

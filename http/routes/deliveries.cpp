@@ -4,9 +4,9 @@
 #include "http/codecs/delivery_json.h"
 #include "http/codecs/query_params.h"
 #include "http/server/problem.h"
-#include "json_out.h"
 #include "notify/delivery_request.h"
 #include "notify/rule.h"
+#include "replies.h"
 #include "routes.h"
 
 namespace culex {
@@ -22,9 +22,10 @@ bool sees_rule_deliveries(const Principal& principal) {
 }
 
 Response accepted(ApiContext& ctx, const NewDelivery& delivery) {
-    int64_t id = 0;
-    if (std::optional<Response> failed = queue_delivery(ctx, delivery, id))
-        return *failed;
+    HttpResult<int64_t> queued = queue_delivery(ctx, delivery);
+    if (!queued.is_ok())
+        return queued.error();
+    const int64_t id = queued.value();
     rapidjson::StringBuffer out;
     JsonWriter w(out);
     w.StartObject();
@@ -40,27 +41,25 @@ Response accepted(ApiContext& ctx, const NewDelivery& delivery) {
     return r;
 }
 
-// A string field of 1..max bytes; nullopt with `error` set otherwise.
-std::optional<std::string> text_field(const rapidjson::Document& doc, const char* name, size_t max,
-                                      Response& error) {
+// A string field of 1..max bytes; 400 otherwise.
+HttpResult<std::string> text_field(const rapidjson::Document& doc, const char* name, size_t max) {
     if (!doc.HasMember(name) || !doc[name].IsString() || doc[name].GetStringLength() == 0 ||
         doc[name].GetStringLength() > max) {
-        error = problem(400, std::string("field '") + name + "' must be a string of 1 to " +
-                                 std::to_string(max) + " bytes");
-        return std::nullopt;
+        return problem(400, std::string("field '") + name + "' must be a string of 1 to " +
+                                std::to_string(max) + " bytes");
     }
     return std::string(doc[name].GetString(), doc[name].GetStringLength());
 }
 
 Response send_email(ApiContext& ctx, Request& request) {
-    if (!request.query.empty())
-        return problem(400, "this endpoint takes no query parameters");
-    if (std::optional<Response> off = email_unavailable(ctx.config))
-        return *off;
-    rapidjson::Document doc;
-    Response error;
-    if (!parse_json_object(request, {"to", "subject", "text"}, doc, error))
-        return error;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
+    if (HttpResult<> configured = check_email_configured(ctx.config); !configured.is_ok())
+        return configured.error();
+    HttpResult<rapidjson::Document> body = json_body(request, {"to", "subject", "text"});
+    if (!body.is_ok())
+        return body.error();
+    const rapidjson::Document& doc = body.value();
     std::vector<std::string> to;
     if (doc.HasMember("to") && doc["to"].IsString()) {
         to.emplace_back(doc["to"].GetString(), doc["to"].GetStringLength());
@@ -78,35 +77,35 @@ Response send_email(ApiContext& ctx, Request& request) {
         if (Status valid = validate_email_address(address); !valid.is_ok())
             return problem(400, "field 'to': " + valid.message());
     }
-    std::optional<std::string> subject = text_field(doc, "subject", kMaxSubject, error);
-    if (!subject)
-        return error;
-    if (subject->find_first_of("\r\n") != std::string::npos)
+    HttpResult<std::string> subject = text_field(doc, "subject", kMaxSubject);
+    if (!subject.is_ok())
+        return subject.error();
+    if (subject.value().find_first_of("\r\n") != std::string::npos)
         return problem(400, "field 'subject' must be one line");
-    std::optional<std::string> text = text_field(doc, "text", kMaxEmailText, error);
-    if (!text)
-        return error;
-    return accepted(ctx, email_delivery(to, *subject, *text, ctx.config.delivery_max_attempts));
+    HttpResult<std::string> text = text_field(doc, "text", kMaxEmailText);
+    if (!text.is_ok())
+        return text.error();
+    return accepted(
+        ctx, email_delivery(to, subject.value(), text.value(), ctx.config.delivery_max_attempts));
 }
 
 Response send_sms(ApiContext& ctx, Request& request) {
-    if (!request.query.empty())
-        return problem(400, "this endpoint takes no query parameters");
-    if (std::optional<Response> off = sms_unavailable(ctx.config))
-        return *off;
-    rapidjson::Document doc;
-    Response error;
-    if (!parse_json_object(request, {"to", "text"}, doc, error))
-        return error;
-    std::optional<std::string> to = text_field(doc, "to", 64, error);
-    if (!to)
-        return error;
-    if (Status valid = validate_phone(*to); !valid.is_ok())
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
+    if (HttpResult<> configured = check_sms_configured(ctx.config); !configured.is_ok())
+        return configured.error();
+    HttpResult<rapidjson::Document> body = json_body(request, {"to", "text"});
+    if (!body.is_ok())
+        return body.error();
+    HttpResult<std::string> to = text_field(body.value(), "to", 64);
+    if (!to.is_ok())
+        return to.error();
+    if (Status valid = validate_phone(to.value()); !valid.is_ok())
         return problem(400, "field 'to': " + valid.message());
-    std::optional<std::string> text = text_field(doc, "text", kMaxSmsText, error);
-    if (!text)
-        return error;
-    return accepted(ctx, sms_delivery(*to, *text, ctx.config.delivery_max_attempts));
+    HttpResult<std::string> text = text_field(body.value(), "text", kMaxSmsText);
+    if (!text.is_ok())
+        return text.error();
+    return accepted(ctx, sms_delivery(to.value(), text.value(), ctx.config.delivery_max_attempts));
 }
 
 // The delivery a path names, with the connection it was read on.
@@ -115,35 +114,25 @@ struct DeliveryInPath {
     DeliveryRow row;
 };
 
-// nullopt with `error` set when the request has a query (400), the id is malformed (400),
-// no connection is free (503), or there is no such delivery the principal may see (404).
-std::optional<DeliveryInPath> delivery_in_path(ApiContext& ctx, const Request& request,
-                                               const Principal& principal, Response& error) {
-    if (!request.query.empty()) {
-        error = problem(400, "this endpoint takes no query parameters");
-        return std::nullopt;
-    }
+// 400 when the request has a query or the id is malformed, 503 when no connection is
+// free, 404 when there is no such delivery the principal may see.
+HttpResult<DeliveryInPath> delivery_in_path(ApiContext& ctx, const Request& request,
+                                            const Principal& principal) {
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
     std::optional<int64_t> id = parse_record_id(request.path_params[0]);
-    if (!id) {
-        error = problem(400, "a delivery id is a positive integer");
-        return std::nullopt;
-    }
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
-    if (!lease.is_ok()) {
-        error = database_unavailable(lease.status());
-        return std::nullopt;
-    }
+    if (!id)
+        return problem(400, "a delivery id is a positive integer");
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
+    if (!lease.is_ok())
+        return lease.error();
     std::optional<DeliveryRow> row;
     PgOutcome outcome = get_delivery(lease.value().db(), *id, row);
-    if (!outcome.ok()) {
-        error = database_failure(ctx, lease.value(), outcome);
-        return std::nullopt;
-    }
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
     const bool about_topics = row && (row->kind == "webhook" || row->kind == "republish");
-    if (!row || (about_topics && !sees_rule_deliveries(principal))) {
-        error = problem(404, "no delivery with id " + std::to_string(*id));
-        return std::nullopt;
-    }
+    if (!row || (about_topics && !sees_rule_deliveries(principal)))
+        return problem(404, "no delivery with id " + std::to_string(*id));
     return DeliveryInPath{std::move(lease.value()), std::move(*row)};
 }
 
@@ -155,41 +144,40 @@ Response delivery_response(const DeliveryRow& row) {
 }
 
 Response get_one(ApiContext& ctx, Request& request, const Principal& principal) {
-    Response error;
-    std::optional<DeliveryInPath> delivery = delivery_in_path(ctx, request, principal, error);
-    if (!delivery)
-        return error;
-    return delivery_response(delivery->row);
+    HttpResult<DeliveryInPath> delivery = delivery_in_path(ctx, request, principal);
+    if (!delivery.is_ok())
+        return delivery.error();
+    return delivery_response(delivery.value().row);
 }
 
 Response retry(ApiContext& ctx, Request& request, const Principal& principal) {
-    Response error;
-    std::optional<DeliveryInPath> delivery = delivery_in_path(ctx, request, principal, error);
-    if (!delivery)
-        return error;
-    const DeliveryRow& row = delivery->row;
+    HttpResult<DeliveryInPath> delivery = delivery_in_path(ctx, request, principal);
+    if (!delivery.is_ok())
+        return delivery.error();
+    const DeliveryRow& row = delivery.value().row;
+    PgPool::Lease& lease = delivery.value().lease;
     bool found = false;
-    PgOutcome outcome = retry_delivery(delivery->lease.db(), row.id, found);
+    PgOutcome outcome = retry_delivery(lease.db(), row.id, found);
     if (!outcome.ok())
-        return database_failure(ctx, delivery->lease, outcome);
+        return database_failure(ctx, lease, outcome);
     if (!found)
         return problem(409, "delivery " + std::to_string(row.id) + " is " + row.state +
                                 "; only a dead delivery can be retried");
     if (ctx.wake_deliveries)
         ctx.wake_deliveries();
     std::optional<DeliveryRow> now;
-    outcome = get_delivery(delivery->lease.db(), row.id, now);
+    outcome = get_delivery(lease.db(), row.id, now);
     if (!outcome.ok())
-        return database_failure(ctx, delivery->lease, outcome);
+        return database_failure(ctx, lease, outcome);
     if (!now)
         return problem(404, "no delivery with id " + std::to_string(row.id));
     return delivery_response(*now);
 }
 
 Response list(ApiContext& ctx, Request& request, const Principal& principal) {
-    Result<ParamReader> parsed = ParamReader::parse(request.query);
+    HttpResult<ParamReader> parsed = read_params(request.query);
     if (!parsed.is_ok())
-        return problem(400, parsed.status().message());
+        return parsed.error();
     ParamReader& params = parsed.value();
     DeliveryFilter filter;
     filter.state = params.text("state");
@@ -203,13 +191,13 @@ Response list(ApiContext& ctx, Request& request, const Principal& principal) {
     filter.rule_id = params.integer("rule_id", 1, INT64_MAX);
     filter.limit = static_cast<size_t>(params.integer("limit", 1, 1000).value_or(100));
     filter.before_id = params.integer("cursor", 1, INT64_MAX);
-    if (Status done = params.finish(); !done.is_ok())
-        return problem(400, done.message());
+    if (HttpResult<> done = finish_params(params); !done.is_ok())
+        return done.error();
     if (!sees_rule_deliveries(principal))
         return problem(403, "listing deliveries needs a token for every topic ('#')");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     ++filter.limit;  // one more tells whether there is a next page
     std::vector<DeliveryRow> rows;
     PgOutcome outcome = list_deliveries(lease.value().db(), filter, rows);
@@ -231,34 +219,33 @@ Response list(ApiContext& ctx, Request& request, const Principal& principal) {
 
 }  // namespace
 
-std::optional<Response> queue_delivery(ApiContext& ctx, const NewDelivery& delivery, int64_t& id) {
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+HttpResult<int64_t> queue_delivery(ApiContext& ctx, const NewDelivery& delivery) {
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     std::vector<int64_t> ids;
     PgOutcome outcome = enqueue_deliveries(lease.value().db(), {delivery}, ids);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
-    id = ids.front();
     if (ctx.wake_deliveries)
         ctx.wake_deliveries();
-    return std::nullopt;
+    return ids.front();
 }
 
-std::optional<Response> email_unavailable(const Config& config) {
+HttpResult<> check_email_configured(const Config& config) {
     if (config.smtp_url.empty() || config.smtp_from.empty())
         return problem(503,
                        "e-mail is not configured on this broker (plugin_opt_smtp_url, "
                        "plugin_opt_smtp_from)");
-    return std::nullopt;
+    return Done{};
 }
 
-std::optional<Response> sms_unavailable(const Config& config) {
+HttpResult<> check_sms_configured(const Config& config) {
     if (config.sms_account_sid.empty() || config.sms_auth_token.empty() || config.sms_from.empty())
         return problem(503,
                        "SMS is not configured on this broker (plugin_opt_sms_account_sid, "
                        "plugin_opt_sms_auth_token, plugin_opt_sms_from)");
-    return std::nullopt;
+    return Done{};
 }
 
 void add_delivery_routes(Router& router, ApiContext& ctx) {

@@ -6,12 +6,13 @@
 
 #include "common/clock.h"
 
+#include "common/json_condition.h"
 #include "common/time_text.h"
 #include "common/topic_filter.h"
 #include "http/codecs/cursor.h"
 #include "http/codecs/selection_params.h"
 #include "http/server/problem.h"
-#include "json_out.h"
+#include "replies.h"
 #include "routes.h"
 #include "storage/message_reads.h"
 
@@ -22,10 +23,6 @@ constexpr int64_t kDefaultPage = 100;
 constexpr int64_t kMaxPage = 1000;
 constexpr int64_t kMaxBuckets = 10000;
 constexpr int64_t kDayUs = int64_t{86400} * 1000000;
-
-Response bad_request(const Status& why) {
-    return problem(400, why.message());
-}
 
 // Reads the page parameters (limit, order, cursor) into `page`.
 void read_page(ParamReader& params, PageRequest& page) {
@@ -79,17 +76,17 @@ std::optional<int64_t> parse_bucket_us(const std::string& text) {
 
 // The record as JSON, or with `raw_payload` its payload bytes as they were published.
 Response get_one(ApiContext& ctx, Request& request, const Principal& principal, bool raw_payload) {
-    Result<ParamReader> params = ParamReader::parse(request.query);
+    HttpResult<ParamReader> params = read_params(request.query);
     if (!params.is_ok())
-        return bad_request(params.status());
-    if (Status done = params.value().finish(); !done.is_ok())
-        return bad_request(done);
+        return params.error();
+    if (HttpResult<> done = finish_params(params.value()); !done.is_ok())
+        return done.error();
     std::optional<int64_t> id = parse_record_id(request.path_params[0]);
     if (!id)
         return problem(400, "a record id is a positive integer");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     std::optional<StoredMessage> found;
     PgOutcome outcome = read_message(lease.value().db(), *id, found);
     if (!outcome.ok())
@@ -112,9 +109,9 @@ Response get_one(ApiContext& ctx, Request& request, const Principal& principal, 
 // Newest first by default; `latest_only` answers one record or 404 instead of a page.
 Response get_series(ApiContext& ctx, Request& request, const Principal& principal,
                     bool latest_only) {
-    Result<ParamReader> parsed = ParamReader::parse(request.query);
+    HttpResult<ParamReader> parsed = read_params(request.query);
     if (!parsed.is_ok())
-        return bad_request(parsed.status());
+        return parsed.error();
     ParamReader& params = parsed.value();
     MessageSelection selection;
     read_selection(params, selection);
@@ -123,17 +120,17 @@ Response get_series(ApiContext& ctx, Request& request, const Principal& principa
         page.limit = 1;
     else
         read_page(params, page);
-    if (Status done = params.finish(); !done.is_ok())
-        return bad_request(done);
+    if (HttpResult<> done = finish_params(params); !done.is_ok())
+        return done.error();
     if (latest_only && !selection.topic && !selection.filter)
         return problem(400, "give 'topic' or 'filter'");
-    if (std::optional<Response> denied = check_topic_access(principal, selection))
-        return *denied;
+    if (HttpResult<> allowed = check_topic_access(principal, selection); !allowed.is_ok())
+        return allowed.error();
     if (!selection.topic && !selection.filter)
         selection.filter = "#";
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     std::vector<StoredMessage> rows;
     PgOutcome outcome = read_series(lease.value().db(), selection, page, rows);
     if (!outcome.ok())
@@ -160,9 +157,9 @@ Response get_series(ApiContext& ctx, Request& request, const Principal& principa
 }
 
 Response get_aggregate(ApiContext& ctx, Request& request, const Principal& principal) {
-    Result<ParamReader> parsed = ParamReader::parse(request.query);
+    HttpResult<ParamReader> parsed = read_params(request.query);
     if (!parsed.is_ok())
-        return bad_request(parsed.status());
+        return parsed.error();
     ParamReader& params = parsed.value();
     MessageSelection selection;
     read_selection(params, selection);
@@ -176,12 +173,12 @@ Response get_aggregate(ApiContext& ctx, Request& request, const Principal& princ
     std::optional<int64_t> bucket_us = parse_bucket_us(bucket_text);
     if (!bucket_us)
         params.fail("parameter 'bucket' must be a duration from 1s to 31d, like 60s, 5m, 1h or 1d");
-    if (Status done = params.finish(); !done.is_ok())
-        return bad_request(done);
+    if (HttpResult<> done = finish_params(params); !done.is_ok())
+        return done.error();
     if (!selection.topic && !selection.filter)
         return problem(400, "give 'topic' or 'filter'");
-    if (std::optional<Response> denied = check_topic_access(principal, selection))
-        return *denied;
+    if (HttpResult<> allowed = check_topic_access(principal, selection); !allowed.is_ok())
+        return allowed.error();
     // Without bounds: the last 24 hours; with one bound: 24 hours from it.
     const int64_t now_us = wall_clock_us();
     if (!selection.after_us)
@@ -189,9 +186,9 @@ Response get_aggregate(ApiContext& ctx, Request& request, const Principal& princ
     const int64_t end_us = selection.before_us.value_or(std::max(now_us, *selection.after_us));
     if ((end_us - *selection.after_us) / *bucket_us > kMaxBuckets)
         return problem(400, "at most 10000 buckets: widen 'bucket' or narrow the time range");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     std::vector<AggregateBucket> buckets;
     PgOutcome outcome = read_buckets(lease.value().db(), selection, path, *bucket_us, buckets);
     if (!outcome.ok())
@@ -237,9 +234,9 @@ Response get_aggregate(ApiContext& ctx, Request& request, const Principal& princ
 }
 
 Response get_topics(ApiContext& ctx, Request& request, const Principal& principal) {
-    Result<ParamReader> parsed = ParamReader::parse(request.query);
+    HttpResult<ParamReader> parsed = read_params(request.query);
     if (!parsed.is_ok())
-        return bad_request(parsed.status());
+        return parsed.error();
     ParamReader& params = parsed.value();
     MessageSelection selection;
     selection.filter = params.text("filter").value_or("#");
@@ -253,13 +250,13 @@ Response get_topics(ApiContext& ctx, Request& request, const Principal& principa
         if (!after)
             params.fail("parameter 'cursor' is not a cursor this API returned");
     }
-    if (Status done = params.finish(); !done.is_ok())
-        return bad_request(done);
-    if (std::optional<Response> denied = check_topic_access(principal, selection))
-        return *denied;
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (HttpResult<> done = finish_params(params); !done.is_ok())
+        return done.error();
+    if (HttpResult<> allowed = check_topic_access(principal, selection); !allowed.is_ok())
+        return allowed.error();
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     std::vector<TopicSummary> topics;
     PgOutcome outcome = read_topics(lease.value().db(), *selection.filter, after, limit, topics);
     if (!outcome.ok())

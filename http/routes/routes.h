@@ -7,6 +7,7 @@
 
 #include "api_context.h"
 #include "http/server/router.h"
+#include "replies.h"
 #include "storage/delivery_store.h"
 #include "storage/message_changes.h"
 #include "storage/message_query.h"
@@ -31,30 +32,28 @@ void add_delivery_routes(Router& router, ApiContext& ctx);
 void add_book_routes(Router& router, ApiContext& ctx);
 
 // Soft-deletes the selected rows, or purges them when `purging`, on a connection of its
-// own; nullopt with `count` set, else the 503 or 500 to answer.
-std::optional<Response> change_selection(ApiContext& ctx, const MessageSelection& selection,
-                                         DeleteScope scope, bool purging, ChangeCount& count);
+// own; what it matched and changed, else the 503 or 500.
+HttpResult<ChangeCount> change_selection(ApiContext& ctx, const MessageSelection& selection,
+                                         DeleteScope scope, bool purging);
 
 enum class RuleChange { kEnable, kDisable, kDelete };
 // Enables, disables or deletes rule `id`, or enables or disables every rule when `id` is
-// empty (which needs a token for every topic); `changed` counts the rules changed.
-// nullopt on success, else the 403, 404 (no such rule the principal may see), 503 or 500.
-std::optional<Response> change_rules(ApiContext& ctx, const Principal& principal,
-                                     std::optional<int64_t> id, RuleChange what, int64_t& changed);
+// empty (which needs a token for every topic); how many rules changed, else the 403, 404
+// (no such rule the principal may see), 503 or 500.
+HttpResult<int64_t> change_rules(ApiContext& ctx, const Principal& principal,
+                                 std::optional<int64_t> id, RuleChange what);
 
-// Queues `delivery` in the outbox and wakes the dispatcher; nullopt with `id` set, else
-// the 503 or 500 to answer.
-std::optional<Response> queue_delivery(ApiContext& ctx, const NewDelivery& delivery, int64_t& id);
-// nullopt when this broker can send e-mail (SMS); else the 503 naming the options to set.
-std::optional<Response> email_unavailable(const Config& config);
-std::optional<Response> sms_unavailable(const Config& config);
+// Queues `delivery` in the outbox and wakes the dispatcher; its id, else the 503 or 500.
+HttpResult<int64_t> queue_delivery(ApiContext& ctx, const NewDelivery& delivery);
+// Done when this broker can send e-mail (SMS); else the 503 naming the options to set.
+HttpResult<> check_email_configured(const Config& config);
+HttpResult<> check_sms_configured(const Config& config);
 
 // The record id in a path segment, or nullopt when it is not a positive integer.
 std::optional<int64_t> parse_record_id(const std::string& segment);
 
-// nullopt when the principal may touch every topic the selection can name; else a 403.
+// Done when the principal may touch every topic the selection can name; else a 403.
 // A selection without topic or filter is treated as `#`.
-std::optional<Response> check_topic_access(const Principal& principal,
-                                           const MessageSelection& selection);
+HttpResult<> check_topic_access(const Principal& principal, const MessageSelection& selection);
 
 }  // namespace culex

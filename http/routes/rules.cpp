@@ -6,8 +6,8 @@
 #include "http/codecs/delivery_json.h"
 #include "http/codecs/query_params.h"
 #include "http/server/problem.h"
-#include "json_out.h"
 #include "notify/rule.h"
+#include "replies.h"
 #include "routes.h"
 #include "storage/rule_store.h"
 
@@ -21,15 +21,9 @@ const TargetPolicy& policy_of(const ApiContext& ctx) {
     return ctx.policy != nullptr ? *ctx.policy : kDefault;
 }
 
-std::optional<Response> no_query(const Request& request) {
-    if (!request.query.empty())
-        return problem(400, "this endpoint takes no query parameters");
-    return std::nullopt;
-}
-
 // A token limited to some topics may manage only rules inside them, and republish only to
 // fixed topics inside them.
-std::optional<Response> check_rule_access(const Principal& principal, const Rule& rule) {
+HttpResult<> check_rule_access(const Principal& principal, const Rule& rule) {
     if (!principal.may_touch_filter(rule.topic_filter))
         return problem(
             403, "this token's topic filters do not cover all of '" + rule.topic_filter + "'");
@@ -41,7 +35,7 @@ std::optional<Response> check_rule_access(const Principal& principal, const Rule
             return problem(
                 403, "this token may republish only to fixed topics inside its topic filters");
     }
-    return std::nullopt;
+    return Done{};
 }
 
 void write_rule(JsonWriter& w, const RuleRow& r, const std::vector<const DeliveryRow*>& recent) {
@@ -109,36 +103,30 @@ Response rules_response(ApiContext& ctx, PgPool::Lease& lease, int status,
     return json_response(status, out);
 }
 
-// The request body as a checked rule; nullopt with `error` set otherwise.
-std::optional<Rule> read_definition(ApiContext& ctx, Request& request, const Principal& principal,
-                                    Response& error) {
-    rapidjson::Document doc;
-    if (!parse_json_object(
-            request,
-            {"name", "enabled", "topic_filter", "where", "contains", "like", "actions", "secret"},
-            doc, error))
-        return std::nullopt;
-    Result<Rule> rule = parse_rule(doc, &policy_of(ctx));
-    if (!rule.is_ok()) {
-        error = problem(400, rule.status().message());
-        return std::nullopt;
-    }
-    if (std::optional<Response> denied = check_rule_access(principal, rule.value())) {
-        error = *denied;
-        return std::nullopt;
-    }
+// The request body as a checked rule.
+HttpResult<Rule> read_definition(ApiContext& ctx, Request& request, const Principal& principal) {
+    HttpResult<rapidjson::Document> body = json_body(
+        request,
+        {"name", "enabled", "topic_filter", "where", "contains", "like", "actions", "secret"});
+    if (!body.is_ok())
+        return body.error();
+    Result<Rule> rule = parse_rule(body.value(), &policy_of(ctx));
+    if (!rule.is_ok())
+        return problem(400, rule.status().message());
+    if (HttpResult<> allowed = check_rule_access(principal, rule.value()); !allowed.is_ok())
+        return allowed.error();
     return std::move(rule.value());
 }
 
-// The rule id of a path like /api/v1/rules/{id}[/...]; the 400 to answer otherwise.
-std::optional<Response> rule_id_in_path(const Request& request, int64_t& id) {
-    if (auto bad = no_query(request))
-        return bad;
-    std::optional<int64_t> parsed = parse_record_id(request.path_params[0]);
-    if (!parsed)
+// The rule id of a path like /api/v1/rules/{id}[/...]; 400 when there is a query or the
+// id is malformed.
+HttpResult<int64_t> rule_id_in_path(const Request& request) {
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
+    std::optional<int64_t> id = parse_record_id(request.path_params[0]);
+    if (!id)
         return problem(400, "a rule id is a positive integer");
-    id = *parsed;
-    return std::nullopt;
+    return *id;
 }
 
 // The rule a path names, with the connection it was read on.
@@ -147,58 +135,49 @@ struct RuleInPath {
     RuleRow row;
 };
 
-// nullopt with `error` set when the request has a query (400), the id is malformed (400),
-// no connection is free (503), or there is no such rule the principal may see (404).
-std::optional<RuleInPath> rule_in_path(ApiContext& ctx, const Request& request,
-                                       const Principal& principal, Response& error) {
-    int64_t id = 0;
-    if (std::optional<Response> bad = rule_id_in_path(request, id)) {
-        error = *bad;
-        return std::nullopt;
-    }
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
-    if (!lease.is_ok()) {
-        error = database_unavailable(lease.status());
-        return std::nullopt;
-    }
+// 400 when the request has a query or the id is malformed, 503 when no connection is
+// free, 404 when there is no such rule the principal may see.
+HttpResult<RuleInPath> rule_in_path(ApiContext& ctx, const Request& request,
+                                    const Principal& principal) {
+    HttpResult<int64_t> id = rule_id_in_path(request);
+    if (!id.is_ok())
+        return id.error();
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
+    if (!lease.is_ok())
+        return lease.error();
     std::optional<RuleRow> row;
-    PgOutcome outcome = get_rule(lease.value().db(), id, row);
-    if (!outcome.ok()) {
-        error = database_failure(ctx, lease.value(), outcome);
-        return std::nullopt;
-    }
-    if (!row || !principal.may_touch_filter(row->topic_filter)) {
-        error = problem(404, "no rule with id " + std::to_string(id));
-        return std::nullopt;
-    }
+    PgOutcome outcome = get_rule(lease.value().db(), id.value(), row);
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
+    if (!row || !principal.may_touch_filter(row->topic_filter))
+        return problem(404, "no rule with id " + std::to_string(id.value()));
     return RuleInPath{std::move(lease.value()), std::move(*row)};
 }
 
 Response create(ApiContext& ctx, Request& request, const Principal& principal) {
-    if (auto bad = no_query(request))
-        return *bad;
-    Response error;
-    std::optional<Rule> rule = read_definition(ctx, request, principal, error);
-    if (!rule)
-        return error;
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
+    HttpResult<Rule> rule = read_definition(ctx, request, principal);
+    if (!rule.is_ok())
+        return rule.error();
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     RuleRow created;
-    PgOutcome outcome = insert_rule(lease.value().db(), to_row(*rule), created);
+    PgOutcome outcome = insert_rule(lease.value().db(), to_row(rule.value()), created);
     if (outcome.error == PgErrorKind::kBadRow)
-        return problem(409, "a rule named '" + rule->name + "' exists");
+        return problem(409, "a rule named '" + rule.value().name + "' exists");
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
     return rules_response(ctx, lease.value(), 201, {created}, true);
 }
 
 Response list(ApiContext& ctx, Request& request, const Principal& principal) {
-    if (auto bad = no_query(request))
-        return *bad;
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     std::vector<RuleRow> rules;
     PgOutcome outcome = list_rules(lease.value().db(), false, rules);
     if (!outcome.ok())
@@ -209,46 +188,41 @@ Response list(ApiContext& ctx, Request& request, const Principal& principal) {
 }
 
 Response get_one(ApiContext& ctx, Request& request, const Principal& principal) {
-    Response error;
-    std::optional<RuleInPath> rule = rule_in_path(ctx, request, principal, error);
-    if (!rule)
-        return error;
-    return rules_response(ctx, rule->lease, 200, {rule->row}, true);
+    HttpResult<RuleInPath> rule = rule_in_path(ctx, request, principal);
+    if (!rule.is_ok())
+        return rule.error();
+    return rules_response(ctx, rule.value().lease, 200, {rule.value().row}, true);
 }
 
 Response replace(ApiContext& ctx, Request& request, const Principal& principal) {
-    Response error;
-    std::optional<Rule> definition = read_definition(ctx, request, principal, error);
-    if (!definition)
-        return error;
-    std::optional<RuleInPath> rule = rule_in_path(ctx, request, principal, error);
-    if (!rule)
-        return error;
-    definition->id = rule->row.id;
+    HttpResult<Rule> definition = read_definition(ctx, request, principal);
+    if (!definition.is_ok())
+        return definition.error();
+    HttpResult<RuleInPath> rule = rule_in_path(ctx, request, principal);
+    if (!rule.is_ok())
+        return rule.error();
+    PgPool::Lease& lease = rule.value().lease;
+    definition.value().id = rule.value().row.id;
     bool found = false;
     RuleRow updated;
-    PgOutcome outcome = replace_rule(rule->lease.db(), to_row(*definition), found, updated);
+    PgOutcome outcome = replace_rule(lease.db(), to_row(definition.value()), found, updated);
     if (outcome.error == PgErrorKind::kBadRow)
-        return problem(409, "a rule named '" + definition->name + "' exists");
+        return problem(409, "a rule named '" + definition.value().name + "' exists");
     if (!outcome.ok())
-        return database_failure(ctx, rule->lease, outcome);
+        return database_failure(ctx, lease, outcome);
     if (!found)
-        return problem(404, "no rule with id " + std::to_string(rule->row.id));
-    return rules_response(ctx, rule->lease, 200, {updated}, true);
+        return problem(404, "no rule with id " + std::to_string(rule.value().row.id));
+    return rules_response(ctx, lease, 200, {updated}, true);
 }
 
 Response remove(ApiContext& ctx, Request& request, const Principal& principal) {
-    int64_t id = 0;
-    if (std::optional<Response> bad = rule_id_in_path(request, id))
-        return *bad;
-    int64_t changed = 0;
-    if (std::optional<Response> failed =
-            change_rules(ctx, principal, id, RuleChange::kDelete, changed))
-        return *failed;
-    Response done;
-    done.status = 204;
-    done.content_type.clear();
-    return done;
+    HttpResult<int64_t> id = rule_id_in_path(request);
+    if (!id.is_ok())
+        return id.error();
+    HttpResult<int64_t> changed = change_rules(ctx, principal, id.value(), RuleChange::kDelete);
+    if (!changed.is_ok())
+        return changed.error();
+    return no_content();
 }
 
 Response enabled_response(bool enabled, int64_t changed) {
@@ -268,29 +242,30 @@ Response set_enabled(ApiContext& ctx, Request& request, const Principal& princip
                      bool all) {
     std::optional<int64_t> id;
     if (all) {
-        if (auto bad = no_query(request))
-            return *bad;
+        if (HttpResult<> none = no_query(request); !none.is_ok())
+            return none.error();
     } else {
-        id = 0;
-        if (std::optional<Response> bad = rule_id_in_path(request, *id))
-            return *bad;
+        HttpResult<int64_t> in_path = rule_id_in_path(request);
+        if (!in_path.is_ok())
+            return in_path.error();
+        id = in_path.value();
     }
-    int64_t changed = 0;
     const RuleChange what = enabled ? RuleChange::kEnable : RuleChange::kDisable;
-    if (std::optional<Response> failed = change_rules(ctx, principal, id, what, changed))
-        return *failed;
-    return enabled_response(enabled, changed);
+    HttpResult<int64_t> changed = change_rules(ctx, principal, id, what);
+    if (!changed.is_ok())
+        return changed.error();
+    return enabled_response(enabled, changed.value());
 }
 
 }  // namespace
 
-std::optional<Response> change_rules(ApiContext& ctx, const Principal& principal,
-                                     std::optional<int64_t> id, RuleChange what, int64_t& changed) {
+HttpResult<int64_t> change_rules(ApiContext& ctx, const Principal& principal,
+                                 std::optional<int64_t> id, RuleChange what) {
     if (!id && !principal.may_touch_filter("#"))
         return problem(403, "enabling or disabling every rule needs a token for every topic ('#')");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     PgConnection& db = lease.value().db();
     const auto missing = [&] { return problem(404, "no rule with id " + std::to_string(*id)); };
     if (id) {
@@ -302,6 +277,7 @@ std::optional<Response> change_rules(ApiContext& ctx, const Principal& principal
             return missing();
     }
     bool found = false;
+    int64_t changed = 0;
     PgOutcome outcome =
         what == RuleChange::kDelete
             ? delete_rule(db, *id, found)
@@ -312,7 +288,7 @@ std::optional<Response> change_rules(ApiContext& ctx, const Principal& principal
         changed = found ? 1 : 0;
     if (id && !found)
         return missing();
-    return std::nullopt;
+    return changed;
 }
 
 void add_rule_routes(Router& router, ApiContext& ctx) {

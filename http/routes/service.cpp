@@ -6,7 +6,7 @@
 #include "http/server/problem.h"
 #include "http/server/prometheus_text.h"
 #include "http_assets.h"
-#include "json_out.h"
+#include "replies.h"
 #include "routes.h"
 
 namespace culex {
@@ -20,9 +20,9 @@ Response text(const char* content_type, const char* body) {
 }
 
 Response ready(ApiContext& ctx) {
-    Result<PgPool::Lease> lease = ctx.pool.acquire(std::chrono::seconds(2));
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx, std::chrono::seconds(2));
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     PgOutcome outcome = lease.value().db().exec("SELECT 1");
     if (!outcome.ok()) {
         lease.value().discard();

@@ -9,7 +9,7 @@
 #include "common/topic_filter.h"
 #include "http/codecs/query_params.h"
 #include "http/server/problem.h"
-#include "json_out.h"
+#include "replies.h"
 #include "routes.h"
 #include "storage/message_reads.h"
 
@@ -130,16 +130,16 @@ void run_stream(ApiContext& ctx, const std::string& filter, std::optional<Positi
 }
 
 Response get_stream(ApiContext& ctx, Request& request, const Principal& principal) {
-    Result<ParamReader> parsed = ParamReader::parse(request.query);
+    HttpResult<ParamReader> parsed = read_params(request.query);
     if (!parsed.is_ok())
-        return problem(400, parsed.status().message());
+        return parsed.error();
     ParamReader& params = parsed.value();
     const std::string filter = params.text("filter").value_or("#");
     if (Status valid = validate_topic_filter(filter); !valid.is_ok())
         params.fail("parameter 'filter': " + valid.message());
     std::string last_id = params.text("last_event_id").value_or(request.last_event_id);
-    if (Status done = params.finish(); !done.is_ok())
-        return problem(400, done.message());
+    if (HttpResult<> done = finish_params(params); !done.is_ok())
+        return done.error();
     std::optional<Position> resume;
     if (!last_id.empty()) {
         resume = parse_event_id(last_id);

@@ -4,7 +4,7 @@
 #include "common/time_text.h"
 #include "common/topic_filter.h"
 #include "http/server/problem.h"
-#include "json_out.h"
+#include "replies.h"
 #include "routes.h"
 #include "storage/api_tokens.h"
 
@@ -37,31 +37,27 @@ void write_token(JsonWriter& w, const ApiToken& t, const std::string* secret) {
     w.EndObject();
 }
 
-// Reads a string array field; false with `error` set when it is not one.
-bool string_list(const rapidjson::Value& v, const char* field, std::vector<std::string>& out,
-                 Response& error) {
-    if (!v.IsArray() || v.Empty() || v.Size() > kMaxFilters) {
-        error =
-            problem(400, std::string("field '") + field + "' must be a list of 1 to 100 strings");
-        return false;
-    }
+// A string array field; 400 when it is not one.
+HttpResult<std::vector<std::string>> string_list(const rapidjson::Value& v, const char* field) {
+    if (!v.IsArray() || v.Empty() || v.Size() > kMaxFilters)
+        return problem(400,
+                       std::string("field '") + field + "' must be a list of 1 to 100 strings");
+    std::vector<std::string> out;
     for (const auto& item : v.GetArray()) {
-        if (!item.IsString()) {
-            error = problem(400, std::string("field '") + field + "' must hold strings only");
-            return false;
-        }
+        if (!item.IsString())
+            return problem(400, std::string("field '") + field + "' must hold strings only");
         out.emplace_back(item.GetString(), item.GetStringLength());
     }
-    return true;
+    return out;
 }
 
 Response create(ApiContext& ctx, Request& request) {
-    if (!request.query.empty())
-        return problem(400, "this endpoint takes no query parameters");
-    rapidjson::Document doc;
-    Response error;
-    if (!parse_json_object(request, {"name", "scopes", "topic_filters"}, doc, error))
-        return error;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
+    HttpResult<rapidjson::Document> body = json_body(request, {"name", "scopes", "topic_filters"});
+    if (!body.is_ok())
+        return body.error();
+    const rapidjson::Document& doc = body.value();
     ApiToken token;
     if (!doc.HasMember("name") || !doc["name"].IsString() || doc["name"].GetStringLength() == 0 ||
         doc["name"].GetStringLength() > kMaxNameLength)
@@ -71,8 +67,10 @@ Response create(ApiContext& ctx, Request& request) {
         return problem(400, "field 'name' cannot contain NUL");
     if (!doc.HasMember("scopes"))
         return problem(400, "field 'scopes' is required: a list of read, write, admin");
-    if (!string_list(doc["scopes"], "scopes", token.scopes, error))
-        return error;
+    HttpResult<std::vector<std::string>> scopes = string_list(doc["scopes"], "scopes");
+    if (!scopes.is_ok())
+        return scopes.error();
+    token.scopes = std::move(scopes.value());
     std::set<std::string> unique;
     for (const std::string& s : token.scopes) {
         if (!parse_scope(s))
@@ -81,8 +79,11 @@ Response create(ApiContext& ctx, Request& request) {
     }
     token.scopes.assign(unique.begin(), unique.end());
     if (doc.HasMember("topic_filters")) {
-        if (!string_list(doc["topic_filters"], "topic_filters", token.topic_filters, error))
-            return error;
+        HttpResult<std::vector<std::string>> filters =
+            string_list(doc["topic_filters"], "topic_filters");
+        if (!filters.is_ok())
+            return filters.error();
+        token.topic_filters = std::move(filters.value());
         for (const std::string& f : token.topic_filters) {
             if (Status valid = validate_topic_filter(f); !valid.is_ok())
                 return problem(400, "field 'topic_filters': " + valid.message());
@@ -91,9 +92,9 @@ Response create(ApiContext& ctx, Request& request) {
         token.topic_filters = {"#"};
     }
     const std::string secret = Authenticator::new_token();
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     ApiToken created;
     PgOutcome outcome =
         create_token(lease.value().db(), token, Authenticator::digest(secret), created);
@@ -108,11 +109,11 @@ Response create(ApiContext& ctx, Request& request) {
 }
 
 Response list(ApiContext& ctx, Request& request) {
-    if (!request.query.empty())
-        return problem(400, "this endpoint takes no query parameters");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     std::vector<ApiToken> tokens;
     PgOutcome outcome = list_tokens(lease.value().db(), tokens);
     if (!outcome.ok())
@@ -130,21 +131,18 @@ Response list(ApiContext& ctx, Request& request) {
 }
 
 Response revoke(ApiContext& ctx, Request& request) {
-    if (!request.query.empty())
-        return problem(400, "this endpoint takes no query parameters");
-    Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
-        return database_unavailable(lease.status());
+        return lease.error();
     bool revoked = false;
     PgOutcome outcome = revoke_token(lease.value().db(), request.path_params[0], revoked);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
     if (!revoked)
         return problem(404, "no live token named '" + request.path_params[0] + "'");
-    Response done;
-    done.status = 204;
-    done.content_type.clear();
-    return done;
+    return no_content();
 }
 
 }  // namespace

@@ -6,8 +6,8 @@
 #include "http/codecs/query_params.h"
 #include "http/codecs/random_values.h"
 #include "http/server/problem.h"
-#include "json_out.h"
 #include "publishing.h"
+#include "replies.h"
 #include "routes.h"
 
 namespace culex {
@@ -18,29 +18,32 @@ constexpr int64_t kMaxLength = 4096;
 
 // Hands `m` to the broker and answers `answer` once it is published.
 Response publish(ApiContext& ctx, OutgoingMessage m, const rapidjson::StringBuffer& answer) {
-    if (std::optional<Response> failed = publish_and_wait(ctx, std::move(m)))
-        return *failed;
+    if (HttpResult<> published = publish_and_wait(ctx, std::move(m)); !published.is_ok())
+        return published.error();
     return json_response(200, answer);
 }
 
 Response post_publish(ApiContext& ctx, Request& request, const Principal& principal) {
-    if (!request.query.empty())
-        return problem(400, "this endpoint takes no query parameters");
-    rapidjson::Document doc;
-    Response error;
-    if (!parse_json_object(request,
-                           {"topic", "payload", "payload_base64", "qos", "retain",
-                            "user_properties", "content_type", "message_expiry"},
-                           doc, error))
-        return error;
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
+    HttpResult<rapidjson::Document> body =
+        json_body(request, {"topic", "payload", "payload_base64", "qos", "retain",
+                            "user_properties", "content_type", "message_expiry"});
+    if (!body.is_ok())
+        return body.error();
+    const rapidjson::Document& doc = body.value();
     OutgoingMessage m;
     if (!doc.HasMember("topic") || !doc["topic"].IsString())
         return problem(400, "field 'topic' (a string) is required");
     m.topic.assign(doc["topic"].GetString(), doc["topic"].GetStringLength());
-    if (std::optional<Response> denied = check_publish_topic(principal, m.topic))
-        return *denied;
-    if (!read_message_fields(doc, m.payload, m.qos, m.retain, error))
-        return error;
+    if (HttpResult<> allowed = check_publish_topic(principal, m.topic); !allowed.is_ok())
+        return allowed.error();
+    HttpResult<MessageFields> fields = read_message_fields(doc);
+    if (!fields.is_ok())
+        return fields.error();
+    m.payload = std::move(fields.value().payload);
+    m.qos = fields.value().qos;
+    m.retain = fields.value().retain;
     if (doc.HasMember("user_properties")) {
         const auto& props = doc["user_properties"];
         if (!props.IsObject() || props.MemberCount() > 100)
@@ -89,8 +92,9 @@ Response post_publish(ApiContext& ctx, Request& request, const Principal& princi
 Response post_timestamp(ApiContext& ctx, Request& request, const Principal& principal) {
     if (!request.query.empty() || !request.body.empty())
         return problem(400, "this endpoint takes no parameters and no body");
-    if (std::optional<Response> denied = check_publish_topic(principal, ctx.config.timestamp_topic))
-        return *denied;
+    if (HttpResult<> allowed = check_publish_topic(principal, ctx.config.timestamp_topic);
+        !allowed.is_ok())
+        return allowed.error();
     OutgoingMessage m;
     m.topic = ctx.config.timestamp_topic;
     const int64_t ms = wall_clock_us() / 1000;
@@ -110,8 +114,8 @@ Response post_timestamp(ApiContext& ctx, Request& request, const Principal& prin
 
 Response get_time(Request& request) {
     const int64_t received = wall_clock_us();
-    if (!request.query.empty())
-        return problem(400, "this endpoint takes no query parameters");
+    if (HttpResult<> none = no_query(request); !none.is_ok())
+        return none.error();
     rapidjson::StringBuffer out;
     JsonWriter w(out);
     const int64_t now = wall_clock_us();
@@ -133,9 +137,9 @@ Response get_time(Request& request) {
 }
 
 Response get_random_string(Request& request) {
-    Result<ParamReader> parsed = ParamReader::parse(request.query);
+    HttpResult<ParamReader> parsed = read_params(request.query);
     if (!parsed.is_ok())
-        return problem(400, parsed.status().message());
+        return parsed.error();
     ParamReader& params = parsed.value();
     const int64_t length = params.integer("length", 1, kMaxLength).value_or(16);
     const int64_t count = params.integer("count", 1, kMaxCount).value_or(1);
@@ -151,8 +155,8 @@ Response get_random_string(Request& request) {
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     else
         params.fail("parameter 'charset' must be alphanumeric, hex, digits or urlsafe");
-    if (Status done = params.finish(); !done.is_ok())
-        return problem(400, done.message());
+    if (HttpResult<> done = finish_params(params); !done.is_ok())
+        return done.error();
     rapidjson::StringBuffer out;
     JsonWriter w(out);
     w.StartObject();
@@ -166,17 +170,17 @@ Response get_random_string(Request& request) {
 }
 
 Response get_random_integer(Request& request) {
-    Result<ParamReader> parsed = ParamReader::parse(request.query);
+    HttpResult<ParamReader> parsed = read_params(request.query);
     if (!parsed.is_ok())
-        return problem(400, parsed.status().message());
+        return parsed.error();
     ParamReader& params = parsed.value();
     const int64_t min = params.integer("min", INT64_MIN, INT64_MAX).value_or(0);
     const int64_t max = params.integer("max", INT64_MIN, INT64_MAX).value_or(100);
     const int64_t count = params.integer("count", 1, kMaxCount).value_or(1);
     if (min > max)
         params.fail("parameter 'min' must not be above 'max'");
-    if (Status done = params.finish(); !done.is_ok())
-        return problem(400, done.message());
+    if (HttpResult<> done = finish_params(params); !done.is_ok())
+        return done.error();
     // The span as unsigned: max - min can exceed INT64_MAX.
     const uint64_t span = static_cast<uint64_t>(max) - static_cast<uint64_t>(min);
     rapidjson::StringBuffer out;
@@ -194,16 +198,16 @@ Response get_random_integer(Request& request) {
 }
 
 Response get_uuid(Request& request) {
-    Result<ParamReader> parsed = ParamReader::parse(request.query);
+    HttpResult<ParamReader> parsed = read_params(request.query);
     if (!parsed.is_ok())
-        return problem(400, parsed.status().message());
+        return parsed.error();
     ParamReader& params = parsed.value();
     const int64_t version = params.integer("version", 1, 4).value_or(4);
     const int64_t count = params.integer("count", 1, kMaxCount).value_or(1);
     if (version != 1 && version != 4)
         params.fail("parameter 'version' must be 4 (random) or 1 (time-based)");
-    if (Status done = params.finish(); !done.is_ok())
-        return problem(400, done.message());
+    if (HttpResult<> done = finish_params(params); !done.is_ok())
+        return done.error();
     rapidjson::StringBuffer out;
     JsonWriter w(out);
     w.StartObject();

@@ -1,0 +1,132 @@
+#include "replies.h"
+
+#include <rapidjson/error/en.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "common/base64.h"
+#include "http/server/problem.h"
+
+namespace culex {
+
+Response json_response(int status, const rapidjson::StringBuffer& body) {
+    Response r;
+    r.status = status;
+    r.body.assign(body.GetString(), body.GetSize());
+    return r;
+}
+
+Response no_content() {
+    Response r;
+    r.status = 204;
+    r.content_type.clear();
+    return r;
+}
+
+HttpResult<> no_query(const Request& request) {
+    if (!request.query.empty())
+        return problem(400, "this endpoint takes no query parameters");
+    return Done{};
+}
+
+HttpResult<ParamReader> read_params(std::string_view query) {
+    Result<ParamReader> parsed = ParamReader::parse(query);
+    if (!parsed.is_ok())
+        return problem(400, parsed.status().message());
+    return std::move(parsed.value());
+}
+
+HttpResult<> finish_params(const ParamReader& params) {
+    if (Status done = params.finish(); !done.is_ok())
+        return problem(400, done.message());
+    return Done{};
+}
+
+HttpResult<PgPool::Lease> lease_connection(ApiContext& ctx, std::chrono::milliseconds wait) {
+    Result<PgPool::Lease> lease = ctx.pool.acquire(wait);
+    if (!lease.is_ok()) {
+        Response r = problem(503, lease.status().message() + "; try again shortly");
+        r.headers.emplace_back("Retry-After", "1");
+        return r;
+    }
+    return std::move(lease.value());
+}
+
+Response database_failure(ApiContext& ctx, PgPool::Lease& lease, const PgOutcome& outcome) {
+    if (outcome.error == PgErrorKind::kConnection) {
+        lease.discard();
+        return problem(503, "the database is unavailable; try again shortly");
+    }
+    ctx.log.printf(LogLevel::kWarning, "culex: HTTP API query failed: %s", outcome.message.c_str());
+    return problem(500, "the query failed; the broker log has the cause");
+}
+
+HttpResult<rapidjson::Document> json_body(const Request& request,
+                                          std::initializer_list<std::string_view> fields) {
+    const std::string_view type = request.content_type;
+    if (type.substr(0, 16) != "application/json")
+        return problem(415, "the request body must be application/json");
+    rapidjson::Document doc;
+    // Iterative: a deeply nested body must not exhaust the worker thread's stack.
+    doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
+        request.body.data(), request.body.size());
+    if (doc.HasParseError()) {
+        return problem(400, std::string("the request body is not valid JSON: ") +
+                                rapidjson::GetParseError_En(doc.GetParseError()) + " (at byte " +
+                                std::to_string(doc.GetErrorOffset()) + ")");
+    }
+    if (!doc.IsObject())
+        return problem(400, "the request body must be a JSON object");
+    for (const auto& member : doc.GetObject()) {
+        const std::string_view name(member.name.GetString(), member.name.GetStringLength());
+        if (std::find(fields.begin(), fields.end(), name) == fields.end())
+            return problem(400, "unknown field '" + std::string(name) + "'");
+    }
+    return doc;
+}
+
+HttpResult<MessageFields> read_message_fields(const rapidjson::Document& doc) {
+    MessageFields m;
+    const bool has_text = doc.HasMember("payload");
+    if (has_text == doc.HasMember("payload_base64"))
+        return problem(400, "give exactly one of 'payload' (text) and 'payload_base64'");
+    if (has_text) {
+        if (!doc["payload"].IsString())
+            return problem(400, "field 'payload' must be a string; use 'payload_base64' for bytes");
+        m.payload.assign(doc["payload"].GetString(), doc["payload"].GetStringLength());
+    } else {
+        const auto& v = doc["payload_base64"];
+        std::optional<std::string> bytes =
+            v.IsString() ? base64_decode({v.GetString(), v.GetStringLength()}) : std::nullopt;
+        if (!bytes)
+            return problem(400, "field 'payload_base64' must be base64 text (RFC 4648, padded)");
+        m.payload = std::move(*bytes);
+    }
+    if (doc.HasMember("qos")) {
+        const auto& v = doc["qos"];
+        if (!v.IsInt() || v.GetInt() < 0 || v.GetInt() > 2)
+            return problem(400, "field 'qos' must be 0, 1 or 2");
+        m.qos = v.GetInt();
+    }
+    if (doc.HasMember("retain")) {
+        if (!doc["retain"].IsBool())
+            return problem(400, "field 'retain' must be true or false");
+        m.retain = doc["retain"].GetBool();
+    }
+    return m;
+}
+
+void write_page_end(JsonWriter& w, bool has_more, const std::string& next_cursor) {
+    w.EndArray();
+    w.Key("has_more");
+    w.Bool(has_more);
+    w.Key("next_cursor");
+    if (has_more)
+        write_string(w, next_cursor);
+    else
+        w.Null();
+    w.EndObject();
+}
+
+}  // namespace culex
