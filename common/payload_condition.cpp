@@ -144,6 +144,15 @@ bool like_matches(std::string_view pattern, std::string_view text) {
     return p == pattern.size();
 }
 
+Status validate_like_pattern(std::string_view pattern) {
+    size_t backslashes = 0;
+    while (backslashes < pattern.size() && pattern[pattern.size() - 1 - backslashes] == '\\')
+        ++backslashes;
+    if (backslashes % 2 == 1)
+        return Status::error("must not end with an unpaired '\\' (it escapes the next character)");
+    return Status::ok();
+}
+
 PayloadCondition::PayloadCondition(std::vector<JsonCondition> json,
                                    std::optional<std::string> contains,
                                    std::optional<std::string> like)

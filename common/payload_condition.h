@@ -17,11 +17,14 @@
 #include <vector>
 
 #include "json_condition.h"
+#include "status.h"
 
 namespace culex {
 
 // SQL LIKE over bytes: `%` any run, `_` one byte, `\` escapes the next byte.
 bool like_matches(std::string_view pattern, std::string_view text);
+// Checks a SQL LIKE pattern: it must not end with an unpaired escape.
+Status validate_like_pattern(std::string_view pattern);
 
 // A payload parsed as JSON at most once, however many conditions test it. One message,
 // one thread.

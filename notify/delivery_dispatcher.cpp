@@ -183,7 +183,7 @@ void DeliveryDispatcher::claim_and_start() {
 
 void DeliveryDispatcher::start_one(const DeliveryRow& d) {
     ++stats_.attempts;
-    if (d.kind == "republish") {
+    if (d.kind == DeliveryKind::kRepublish) {
         republish(d);
         return;
     }
@@ -300,21 +300,27 @@ void DeliveryDispatcher::housekeeping() {
     if (now < next_housekeeping_)
         return;
     next_housekeeping_ = now + kCountEvery;
-    std::vector<std::pair<std::string, int64_t>> counts;
+    std::vector<std::pair<DeliveryState, int64_t>> counts;
     PgOutcome outcome = count_deliveries(db_, counts);
     if (!outcome.ok()) {
         db_failed(outcome);
         return;
     }
     for (const auto& [state, n] : counts) {
-        if (state == "pending")
-            stats_.state_pending = n;
-        else if (state == "sending")
-            stats_.state_sending = n;
-        else if (state == "delivered")
-            stats_.state_delivered = n;
-        else if (state == "dead")
-            stats_.state_dead = n;
+        switch (state) {
+            case DeliveryState::kPending:
+                stats_.state_pending = n;
+                break;
+            case DeliveryState::kSending:
+                stats_.state_sending = n;
+                break;
+            case DeliveryState::kDelivered:
+                stats_.state_delivered = n;
+                break;
+            case DeliveryState::kDead:
+                stats_.state_dead = n;
+                break;
+        }
     }
     if (now < next_cleanup_)
         return;

@@ -19,7 +19,7 @@ void link(NewDelivery& d, const Rule& rule, const StoredMessage& m) {
         d.message_id = m.id;
 }
 
-NewDelivery base(const char* kind, std::string target, int max_attempts) {
+NewDelivery base(DeliveryKind kind, std::string target, int max_attempts) {
     NewDelivery d;
     d.kind = kind;
     d.target = std::move(target);
@@ -79,8 +79,8 @@ std::vector<NewDelivery> deliveries_for(const Rule& rule, const StoredMessage& m
         rapidjson::StringBuffer buf;
         JsonWriter w(buf);
         switch (a.kind) {
-            case ActionKind::kWebhook: {
-                NewDelivery d = base("webhook", a.target, max_attempts);
+            case DeliveryKind::kWebhook: {
+                NewDelivery d = base(DeliveryKind::kWebhook, a.target, max_attempts);
                 link(d, rule, m);
                 w.StartObject();
                 w.Key("method");
@@ -106,8 +106,8 @@ std::vector<NewDelivery> deliveries_for(const Rule& rule, const StoredMessage& m
                 out.push_back(std::move(d));
                 break;
             }
-            case ActionKind::kRepublish: {
-                NewDelivery d = base("republish", "broker", max_attempts);
+            case DeliveryKind::kRepublish: {
+                NewDelivery d = base(DeliveryKind::kRepublish, "broker", max_attempts);
                 link(d, rule, m);
                 w.StartObject();
                 w.Key("topic");
@@ -123,12 +123,12 @@ std::vector<NewDelivery> deliveries_for(const Rule& rule, const StoredMessage& m
                 out.push_back(std::move(d));
                 break;
             }
-            case ActionKind::kEmail:
+            case DeliveryKind::kEmail:
                 out.push_back(email_delivery(a.to, a.subject->render(m, rule.name, false),
                                              a.text->render(m, rule.name, false), max_attempts));
                 link(out.back(), rule, m);
                 break;
-            case ActionKind::kSms:
+            case DeliveryKind::kSms:
                 for (const std::string& to : a.to) {
                     out.push_back(
                         sms_delivery(to, a.text->render(m, rule.name, false), max_attempts));
@@ -142,7 +142,7 @@ std::vector<NewDelivery> deliveries_for(const Rule& rule, const StoredMessage& m
 
 NewDelivery email_delivery(const std::vector<std::string>& to, const std::string& subject,
                            const std::string& text, int max_attempts) {
-    NewDelivery d = base("email", "smtp", max_attempts);
+    NewDelivery d = base(DeliveryKind::kEmail, "smtp", max_attempts);
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
@@ -161,7 +161,7 @@ NewDelivery email_delivery(const std::vector<std::string>& to, const std::string
 }
 
 NewDelivery sms_delivery(const std::string& to, const std::string& text, int max_attempts) {
-    NewDelivery d = base("sms", "sms", max_attempts);
+    NewDelivery d = base(DeliveryKind::kSms, "sms", max_attempts);
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
     w.StartObject();

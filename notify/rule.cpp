@@ -11,6 +11,7 @@
 
 #include "common/json_condition.h"
 #include "common/topic_filter.h"
+#include "recipients.h"
 
 namespace culex {
 namespace {
@@ -209,13 +210,13 @@ Result<RuleAction> parse_action(const rapidjson::Value& o, size_t index,
     RuleAction a;
     Status s = Status::ok();
     if (kind == "webhook") {
-        a.kind = ActionKind::kWebhook;
+        a.kind = DeliveryKind::kWebhook;
         s = parse_webhook(o, where, policy, a);
     } else if (kind == "republish") {
-        a.kind = ActionKind::kRepublish;
+        a.kind = DeliveryKind::kRepublish;
         s = parse_republish(o, where, a);
     } else if (kind == "email") {
-        a.kind = ActionKind::kEmail;
+        a.kind = DeliveryKind::kEmail;
         s = only_fields(o, where, {"type", "to", "subject", "text"});
         if (s.is_ok())
             s = parse_recipients(o, where, true, a);
@@ -226,7 +227,7 @@ Result<RuleAction> parse_action(const rapidjson::Value& o, size_t index,
         if (s.is_ok())
             s = template_member(o, "text", where, a.text, true);
     } else if (kind == "sms") {
-        a.kind = ActionKind::kSms;
+        a.kind = DeliveryKind::kSms;
         s = only_fields(o, where, {"type", "to", "text"});
         if (s.is_ok())
             s = parse_recipients(o, where, false, a);
@@ -241,95 +242,8 @@ Result<RuleAction> parse_action(const rapidjson::Value& o, size_t index,
     return a;
 }
 
-}  // namespace
-
-Status validate_like_pattern(std::string_view pattern) {
-    size_t backslashes = 0;
-    while (backslashes < pattern.size() && pattern[pattern.size() - 1 - backslashes] == '\\')
-        ++backslashes;
-    if (backslashes % 2 == 1)
-        return Status::error("must not end with an unpaired '\\' (it escapes the next character)");
-    return Status::ok();
-}
-
-const char* action_kind_name(ActionKind kind) {
-    switch (kind) {
-        case ActionKind::kWebhook:
-            return "webhook";
-        case ActionKind::kRepublish:
-            return "republish";
-        case ActionKind::kEmail:
-            return "email";
-        case ActionKind::kSms:
-            return "sms";
-    }
-    return "";
-}
-
-Result<std::string> webhook_target(const std::string& url, std::string* host_out) {
-    std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
-    if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
-        return Status::error("is not a URL");
-    auto part = [&](CURLUPart which, unsigned flags) -> std::optional<std::string> {
-        char* value = nullptr;
-        if (curl_url_get(u.get(), which, &value, flags) != CURLUE_OK)
-            return std::nullopt;
-        std::string out(value);
-        curl_free(value);
-        return out;
-    };
-    std::optional<std::string> scheme = part(CURLUPART_SCHEME, 0);
-    if (!scheme || (*scheme != "http" && *scheme != "https"))
-        return Status::error("must be an http:// or https:// URL");
-    if (part(CURLUPART_USER, 0))
-        return Status::error("cannot carry credentials; use a header");
-    std::optional<std::string> host = part(CURLUPART_HOST, 0);
-    std::optional<std::string> port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
-    if (!host || host->empty() || !port)
-        return Status::error("has no host");
-    std::string lower = *host;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (host_out != nullptr)
-        *host_out = lower;
-    return lower + ":" + *port;
-}
-
-Status validate_email_address(std::string_view address) {
-    const size_t at = address.rfind('@');
-    if (address.size() > 254 || at == std::string_view::npos || at == 0 || at + 1 == address.size())
-        return Status::error("'" + std::string(address) +
-                             "' is not an e-mail address (local@domain)");
-    for (unsigned char c : address) {
-        if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' || c == '"' ||
-            c == '(' || c == ')' || c == '\\')
-            return Status::error("'" + std::string(address) +
-                                 "' is not a plain e-mail address (local@domain)");
-    }
-    return Status::ok();
-}
-
-Status validate_phone(std::string_view number) {
-    if (number.empty() || number.size() > 64)
-        return Status::error("a recipient is 1 to 64 characters, like +15551234567");
-    for (unsigned char c : number) {
-        if (c <= ' ' || c == 0x7f)
-            return Status::error("'" + std::string(number) +
-                                 "' holds spaces or control characters");
-    }
-    return Status::ok();
-}
-
-Result<Rule> parse_rule(const rapidjson::Value& d, const TargetPolicy* policy) {
-    if (!d.IsObject())
-        return Status::error("a rule is a JSON object");
-    for (auto it = d.MemberBegin(); it != d.MemberEnd(); ++it) {
-        const std::string_view name(it->name.GetString(), it->name.GetStringLength());
-        if (std::find(std::begin(kRuleFields), std::end(kRuleFields), name) ==
-            std::end(kRuleFields))
-            return Status::error("unknown field '" + std::string(name) + "'");
-    }
-    Rule r;
+// name, topic_filter, enabled and secret.
+Status parse_rule_fields(const rapidjson::Value& d, Rule& r) {
     std::optional<std::string> text;
     if (Status s = string_member(d, "name", "", kMaxNameLength, text, true); !s.is_ok())
         return s;
@@ -346,36 +260,47 @@ Result<Rule> parse_rule(const rapidjson::Value& d, const TargetPolicy* policy) {
             return field_error("enabled", "must be true or false");
         r.enabled = enabled->value.GetBool();
     }
-    if (Status s = string_member(d, "secret", "", 1024, r.secret, false); !s.is_ok())
-        return s;
+    return string_member(d, "secret", "", 1024, r.secret, false);
+}
 
+// The `where` conditions: one or a list of them, each also kept as written in `list`.
+Status parse_where(const rapidjson::Value& where, rapidjson::Value& list,
+                   rapidjson::Document::AllocatorType& alloc, std::vector<JsonCondition>& json) {
+    auto add = [&](const rapidjson::Value& item) -> Status {
+        if (!item.IsString())
+            return field_error("where", "must be a condition or a list of conditions");
+        Result<JsonCondition> c = parse_json_condition(text_of(item));
+        if (!c.is_ok())
+            return field_error("where", c.status().message());
+        json.push_back(std::move(c.value()));
+        list.PushBack(rapidjson::Value(item, alloc), alloc);
+        return Status::ok();
+    };
+    if (!where.IsArray())
+        return add(where);
+    if (where.Size() > kMaxConditions)
+        return field_error("where", "holds at most 16 conditions");
+    for (const auto& item : where.GetArray()) {
+        if (Status s = add(item); !s.is_ok())
+            return s;
+    }
+    return Status::ok();
+}
+
+// where, contains, like and topic_like, into the condition and its stored JSON.
+Status parse_condition(const rapidjson::Value& d, Rule& r) {
     rapidjson::Document condition;
     condition.SetObject();
     auto& alloc = condition.GetAllocator();
+    auto text_value = [&alloc](const std::string& text) {
+        return rapidjson::Value(text.c_str(), static_cast<rapidjson::SizeType>(text.size()), alloc);
+    };
     std::vector<JsonCondition> json;
     auto where = d.FindMember("where");
     if (where != d.MemberEnd()) {
         rapidjson::Value list(rapidjson::kArrayType);
-        auto add = [&](const rapidjson::Value& item) -> Status {
-            if (!item.IsString())
-                return field_error("where", "must be a condition or a list of conditions");
-            Result<JsonCondition> c = parse_json_condition(text_of(item));
-            if (!c.is_ok())
-                return field_error("where", c.status().message());
-            json.push_back(std::move(c.value()));
-            list.PushBack(rapidjson::Value(item, alloc), alloc);
-            return Status::ok();
-        };
-        if (where->value.IsArray()) {
-            if (where->value.Size() > kMaxConditions)
-                return field_error("where", "holds at most 16 conditions");
-            for (const auto& item : where->value.GetArray()) {
-                if (Status s = add(item); !s.is_ok())
-                    return s;
-            }
-        } else if (Status s = add(where->value); !s.is_ok()) {
+        if (Status s = parse_where(where->value, list, alloc, json); !s.is_ok())
             return s;
-        }
         condition.AddMember("where", list, alloc);
     }
     std::optional<std::string> contains;
@@ -395,26 +320,19 @@ Result<Rule> parse_rule(const rapidjson::Value& d, const TargetPolicy* policy) {
         if (Status valid = validate_like_pattern(*topic_like); !valid.is_ok())
             return field_error("topic_like", valid.message());
         r.topic_like = topic_like;
-        condition.AddMember(
-            "topic_like",
-            rapidjson::Value(topic_like->c_str(),
-                             static_cast<rapidjson::SizeType>(topic_like->size()), alloc),
-            alloc);
+        condition.AddMember("topic_like", text_value(*topic_like), alloc);
     }
     if (contains)
-        condition.AddMember(
-            "contains",
-            rapidjson::Value(contains->c_str(), static_cast<rapidjson::SizeType>(contains->size()),
-                             alloc),
-            alloc);
+        condition.AddMember("contains", text_value(*contains), alloc);
     if (like)
-        condition.AddMember(
-            "like",
-            rapidjson::Value(like->c_str(), static_cast<rapidjson::SizeType>(like->size()), alloc),
-            alloc);
+        condition.AddMember("like", text_value(*like), alloc);
     r.condition = PayloadCondition(std::move(json), std::move(contains), std::move(like));
     r.condition_json = to_json(condition);
+    return Status::ok();
+}
 
+// The actions list, into the rule's actions and their stored JSON.
+Status parse_actions(const rapidjson::Value& d, const TargetPolicy* policy, Rule& r) {
     auto actions = d.FindMember("actions");
     if (actions == d.MemberEnd() || !actions->value.IsArray() || actions->value.Empty() ||
         actions->value.Size() > kMaxActions)
@@ -427,6 +345,27 @@ Result<Rule> parse_rule(const rapidjson::Value& d, const TargetPolicy* policy) {
         r.actions.push_back(std::move(a.value()));
     }
     r.actions_json = to_json(actions->value);
+    return Status::ok();
+}
+
+}  // namespace
+
+Result<Rule> parse_rule(const rapidjson::Value& d, const TargetPolicy* policy) {
+    if (!d.IsObject())
+        return Status::error("a rule is a JSON object");
+    for (auto it = d.MemberBegin(); it != d.MemberEnd(); ++it) {
+        const std::string_view name(it->name.GetString(), it->name.GetStringLength());
+        if (std::find(std::begin(kRuleFields), std::end(kRuleFields), name) ==
+            std::end(kRuleFields))
+            return Status::error("unknown field '" + std::string(name) + "'");
+    }
+    Rule r;
+    if (Status s = parse_rule_fields(d, r); !s.is_ok())
+        return s;
+    if (Status s = parse_condition(d, r); !s.is_ok())
+        return s;
+    if (Status s = parse_actions(d, policy, r); !s.is_ok())
+        return s;
     return r;
 }
 

@@ -17,16 +17,16 @@
 #include "common/payload_condition.h"
 #include "common/status.h"
 #include "message_template.h"
+#include "storage/delivery_store.h"
 #include "storage/rule_store.h"
 #include "target_policy.h"
 
 namespace culex {
 
-enum class ActionKind { kWebhook, kRepublish, kEmail, kSms };
-const char* action_kind_name(ActionKind kind);
-
+// One action of a rule; each match makes one delivery of its kind (an SMS action, one
+// per recipient).
 struct RuleAction {
-    ActionKind kind = ActionKind::kWebhook;
+    DeliveryKind kind = DeliveryKind::kWebhook;
     // webhook
     std::string method = "POST";
     std::string url;
@@ -78,16 +78,5 @@ Result<Rule> rule_from_stored(int64_t id, const std::string& name, bool enabled,
 
 // The rule as culex.rules stores it.
 RuleRow to_row(const Rule& rule);
-
-// The host:port of an http(s) URL, lower case; error when it is not one.
-Result<std::string> webhook_target(const std::string& url, std::string* host = nullptr);
-
-// Checks an e-mail address for use in an SMTP envelope and a header: local@domain, no
-// spaces, brackets, commas or control characters.
-Status validate_email_address(std::string_view address);
-// Checks a SQL LIKE pattern: it must not end with an unpaired escape.
-Status validate_like_pattern(std::string_view pattern);
-// Checks an SMS recipient or sender: 1 to 64 printable characters.
-Status validate_phone(std::string_view number);
 
 }  // namespace culex

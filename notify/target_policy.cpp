@@ -1,11 +1,14 @@
 #include "target_policy.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <netinet/in.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <memory>
+#include <optional>
 
 namespace culex {
 namespace {
@@ -178,6 +181,35 @@ bool TargetPolicy::allows_address(std::string_view ip_text) const {
     Ip ip{};
     bool v4 = false;
     return parse_ip(ip_text, ip, v4) && allows(ip);
+}
+
+Result<std::string> webhook_target(const std::string& url, std::string* host_out) {
+    std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+    if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
+        return Status::error("is not a URL");
+    auto part = [&](CURLUPart which, unsigned flags) -> std::optional<std::string> {
+        char* value = nullptr;
+        if (curl_url_get(u.get(), which, &value, flags) != CURLUE_OK)
+            return std::nullopt;
+        std::string out(value);
+        curl_free(value);
+        return out;
+    };
+    std::optional<std::string> scheme = part(CURLUPART_SCHEME, 0);
+    if (!scheme || (*scheme != "http" && *scheme != "https"))
+        return Status::error("must be an http:// or https:// URL");
+    if (part(CURLUPART_USER, 0))
+        return Status::error("cannot carry credentials; use a header");
+    std::optional<std::string> host = part(CURLUPART_HOST, 0);
+    std::optional<std::string> port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+    if (!host || host->empty() || !port)
+        return Status::error("has no host");
+    std::string lower = *host;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (host_out != nullptr)
+        *host_out = lower;
+    return lower + ":" + *port;
 }
 
 }  // namespace culex

@@ -20,6 +20,10 @@
 
 namespace culex {
 
+// The host:port an http(s) URL connects to, lower case (for per-target concurrency and
+// the policy); the host alone in `host`. An error when it is not such a URL.
+Result<std::string> webhook_target(const std::string& url, std::string* host = nullptr);
+
 class TargetPolicy {
   public:
     // Errors name the entry that is neither a host name nor a network.

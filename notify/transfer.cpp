@@ -11,6 +11,7 @@
 #include "common/base64.h"
 #include "common/clock.h"
 #include "common/hex.h"
+#include "recipients.h"
 #include "rule.h"
 
 namespace culex {
@@ -83,12 +84,13 @@ Result<std::unique_ptr<Transfer>> Transfer::prepare(const DeliveryRow& d, const 
     if (t->easy_ == nullptr)
         return Status::error("libcurl could not start a transfer");
     t->set_common(config);
-    Status prepared = Status::error("unknown delivery kind '" + d.kind + "'");
-    if (d.kind == "webhook")
+    Status prepared = Status::error(std::string("a ") + delivery_kind_name(d.kind) +
+                                    " delivery is not sent over the network");
+    if (d.kind == DeliveryKind::kWebhook)
         prepared = t->prepare_webhook(d);
-    else if (d.kind == "email")
+    else if (d.kind == DeliveryKind::kEmail)
         prepared = t->prepare_email(d, config);
-    else if (d.kind == "sms")
+    else if (d.kind == DeliveryKind::kSms)
         prepared = t->prepare_sms(d, config);
     if (!prepared.is_ok())
         return prepared;
@@ -294,7 +296,7 @@ AttemptResult Transfer::result(CURLcode code) const {
             r.error += ": " + std::string(error_buffer_);
         return r;
     }
-    if (kind_ == "email" || (status >= 200 && status < 300)) {
+    if (kind_ == DeliveryKind::kEmail || (status >= 200 && status < 300)) {
         r.delivered = true;
         return r;
     }

@@ -58,7 +58,7 @@ class Transfer {
     curl_slist* headers_ = nullptr;
     curl_slist* recipients_ = nullptr;
     int64_t delivery_id_ = 0;
-    std::string kind_;
+    DeliveryKind kind_ = DeliveryKind::kWebhook;
     std::string target_;
     std::string url_;
     std::string body_;

@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "common/topic_filter.h"
-#include "notify/rule.h"
+#include "notify/recipients.h"
 #include "notify/target_policy.h"
 #include "storage/pg_connection.h"
 

@@ -8,6 +8,18 @@
 namespace culex {
 namespace {
 
+constexpr const char* kKindNames[] = {"webhook", "republish", "email", "sms"};
+constexpr const char* kStateNames[] = {"pending", "sending", "delivered", "dead"};
+
+template <typename Enum, size_t N>
+std::optional<Enum> enum_named(const char* const (&names)[N], std::string_view name) {
+    for (size_t i = 0; i < N; ++i) {
+        if (name == names[i])
+            return static_cast<Enum>(i);
+    }
+    return std::nullopt;
+}
+
 constexpr const char* kColumns =
     "id, kind, rule_id, rule_name, message_id, target, request, state, attempts,"
     " max_attempts, (extract(epoch FROM next_attempt_at) * 1000000)::bigint, last_status,"
@@ -24,14 +36,15 @@ std::optional<int64_t> int_at(const PGresult* r, int row, int col) {
 DeliveryRow row_to_delivery(const PGresult* r, int row) {
     DeliveryRow d;
     d.id = *int_at(r, row, 0);
-    d.kind = pg_value(r, row, 1);
+    // The table's CHECK constraints admit only the names the enums have.
+    d.kind = parse_delivery_kind(pg_value(r, row, 1)).value_or(DeliveryKind::kWebhook);
     d.rule_id = int_at(r, row, 2);
     if (!PQgetisnull(r, row, 3))
         d.rule_name = pg_value(r, row, 3);
     d.message_id = int_at(r, row, 4);
     d.target = pg_value(r, row, 5);
     d.request_json = pg_value(r, row, 6);
-    d.state = pg_value(r, row, 7);
+    d.state = parse_delivery_state(pg_value(r, row, 7)).value_or(DeliveryState::kDead);
     d.attempts = static_cast<int>(*int_at(r, row, 8));
     d.max_attempts = static_cast<int>(*int_at(r, row, 9));
     d.next_attempt_us = *int_at(r, row, 10);
@@ -70,12 +83,28 @@ std::string optional_number(const std::optional<int64_t>& v) {
 
 }  // namespace
 
+const char* delivery_kind_name(DeliveryKind kind) {
+    return kKindNames[static_cast<size_t>(kind)];
+}
+
+const char* delivery_state_name(DeliveryState state) {
+    return kStateNames[static_cast<size_t>(state)];
+}
+
+std::optional<DeliveryKind> parse_delivery_kind(std::string_view name) {
+    return enum_named<DeliveryKind>(kKindNames, name);
+}
+
+std::optional<DeliveryState> parse_delivery_state(std::string_view name) {
+    return enum_named<DeliveryState>(kStateNames, name);
+}
+
 PgOutcome enqueue_deliveries(PgConnection& db, const std::vector<NewDelivery>& deliveries,
                              std::vector<int64_t>& ids) {
     // Columns travel as arrays; '' stands for NULL in the optional ones.
     std::vector<std::string> kind, rule_id, rule_name, message_id, target, request, attempts;
     for (const NewDelivery& d : deliveries) {
-        kind.push_back(d.kind);
+        kind.push_back(delivery_kind_name(d.kind));
         rule_id.push_back(optional_number(d.rule_id));
         rule_name.push_back(optional_text(d.rule_name));
         message_id.push_back(optional_number(d.message_id));
@@ -172,9 +201,9 @@ PgOutcome list_deliveries(PgConnection& db, const DeliveryFilter& f,
     SqlParams p;
     std::string sql = std::string("SELECT ") + kColumns + " FROM culex.deliveries WHERE true";
     if (f.state)
-        sql += " AND state = " + p.add(*f.state);
+        sql += " AND state = " + p.add(delivery_state_name(*f.state));
     if (f.kind)
-        sql += " AND kind = " + p.add(*f.kind);
+        sql += " AND kind = " + p.add(delivery_kind_name(*f.kind));
     if (f.rule_id)
         sql += " AND rule_id = " + p.add(std::to_string(*f.rule_id)) + "::bigint";
     if (f.before_id)
@@ -204,7 +233,8 @@ PgOutcome retry_delivery(PgConnection& db, int64_t id, bool& found) {
     return outcome;
 }
 
-PgOutcome count_deliveries(PgConnection& db, std::vector<std::pair<std::string, int64_t>>& counts) {
+PgOutcome count_deliveries(PgConnection& db,
+                           std::vector<std::pair<DeliveryState, int64_t>>& counts) {
     PgOutcome outcome = db.exec(
         "SELECT s, (SELECT count(*) FROM culex.deliveries WHERE state = s)"
         " FROM unnest(ARRAY['pending', 'sending', 'delivered', 'dead']) AS s");
@@ -212,8 +242,11 @@ PgOutcome count_deliveries(PgConnection& db, std::vector<std::pair<std::string, 
         return outcome;
     counts.clear();
     for (int i = 0; i < PQntuples(outcome.result.get()); ++i) {
-        counts.emplace_back(PQgetvalue(outcome.result.get(), i, 0),
-                            std::strtoll(PQgetvalue(outcome.result.get(), i, 1), nullptr, 10));
+        std::optional<DeliveryState> state =
+            parse_delivery_state(PQgetvalue(outcome.result.get(), i, 0));
+        if (state)
+            counts.emplace_back(*state,
+                                std::strtoll(PQgetvalue(outcome.result.get(), i, 1), nullptr, 10));
     }
     return outcome;
 }

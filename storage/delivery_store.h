@@ -10,14 +10,24 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pg_connection.h"
 
 namespace culex {
 
+// What a delivery sends, and where it is in its life; stored by these names.
+enum class DeliveryKind { kWebhook, kRepublish, kEmail, kSms };
+enum class DeliveryState { kPending, kSending, kDelivered, kDead };
+const char* delivery_kind_name(DeliveryKind kind);     // "webhook", "republish", "email", "sms"
+const char* delivery_state_name(DeliveryState state);  // "pending", "sending", "delivered", "dead"
+std::optional<DeliveryKind> parse_delivery_kind(std::string_view name);
+std::optional<DeliveryState> parse_delivery_state(std::string_view name);
+
 struct NewDelivery {
-    std::string kind;  // webhook, republish, email, sms
+    DeliveryKind kind = DeliveryKind::kWebhook;
     std::optional<int64_t> rule_id;
     std::optional<std::string> rule_name;
     std::optional<int64_t> message_id;
@@ -28,13 +38,13 @@ struct NewDelivery {
 
 struct DeliveryRow {
     int64_t id = 0;
-    std::string kind;
+    DeliveryKind kind = DeliveryKind::kWebhook;
     std::optional<int64_t> rule_id;
     std::optional<std::string> rule_name;
     std::optional<int64_t> message_id;
     std::string target;
     std::string request_json;
-    std::string state;  // pending, sending, delivered, dead
+    DeliveryState state = DeliveryState::kPending;
     int attempts = 0;
     int max_attempts = 0;
     int64_t next_attempt_us = 0;
@@ -46,8 +56,8 @@ struct DeliveryRow {
 };
 
 struct DeliveryFilter {
-    std::optional<std::string> state;
-    std::optional<std::string> kind;
+    std::optional<DeliveryState> state;
+    std::optional<DeliveryKind> kind;
     std::optional<int64_t> rule_id;
     std::optional<int64_t> before_id;  // keyset cursor: ids below this one
     size_t limit = 100;
@@ -87,7 +97,8 @@ PgOutcome recent_deliveries(PgConnection& db, const std::vector<int64_t>& rule_i
 // is not a dead delivery.
 PgOutcome retry_delivery(PgConnection& db, int64_t id, bool& found);
 // Deliveries per state (every state present).
-PgOutcome count_deliveries(PgConnection& db, std::vector<std::pair<std::string, int64_t>>& counts);
+PgOutcome count_deliveries(PgConnection& db,
+                           std::vector<std::pair<DeliveryState, int64_t>>& counts);
 // Removes delivered and dead deliveries last touched more than `age_s` seconds ago.
 PgOutcome remove_finished_deliveries(PgConnection& db, int64_t age_s, int64_t& removed);
 

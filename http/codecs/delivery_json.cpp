@@ -9,15 +9,15 @@ void write_delivery(JsonWriter& w, const DeliveryRow& d) {
     w.Key("id");
     w.Int64(d.id);
     w.Key("kind");
-    write_string(w, d.kind);
+    w.String(delivery_kind_name(d.kind));
     w.Key("state");
-    write_string(w, d.state);
+    w.String(delivery_state_name(d.state));
     w.Key("attempts");
     w.Int(d.attempts);
     w.Key("max_attempts");
     w.Int(d.max_attempts);
     w.Key("next_attempt_at");
-    if (d.state == "pending" || d.state == "sending")
+    if (d.state == DeliveryState::kPending || d.state == DeliveryState::kSending)
         write_string(w, format_rfc3339_us(d.next_attempt_us));
     else
         w.Null();

@@ -15,6 +15,7 @@
 #include "http/codecs/random_values.h"
 #include "http/server/problem.h"
 #include "notify/delivery_request.h"
+#include "notify/recipients.h"
 #include "notify/rule.h"
 #include "publishing.h"
 #include "replies.h"

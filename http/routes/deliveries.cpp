@@ -5,7 +5,7 @@
 #include "http/codecs/query_params.h"
 #include "http/server/problem.h"
 #include "notify/delivery_request.h"
-#include "notify/rule.h"
+#include "notify/recipients.h"
 #include "replies.h"
 #include "routes.h"
 
@@ -130,7 +130,8 @@ HttpResult<DeliveryInPath> delivery_in_path(ApiContext& ctx, const Request& requ
     PgOutcome outcome = get_delivery(lease.value().db(), *id, row);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
-    const bool about_topics = row && (row->kind == "webhook" || row->kind == "republish");
+    const bool about_topics =
+        row && (row->kind == DeliveryKind::kWebhook || row->kind == DeliveryKind::kRepublish);
     if (!row || (about_topics && !sees_rule_deliveries(principal)))
         return problem(404, "no delivery with id " + std::to_string(*id));
     return DeliveryInPath{std::move(lease.value()), std::move(*row)};
@@ -161,7 +162,8 @@ Response retry(ApiContext& ctx, Request& request, const Principal& principal) {
     if (!outcome.ok())
         return database_failure(ctx, lease, outcome);
     if (!found)
-        return problem(409, "delivery " + std::to_string(row.id) + " is " + row.state +
+        return problem(409, "delivery " + std::to_string(row.id) + " is " +
+                                delivery_state_name(row.state) +
                                 "; only a dead delivery can be retried");
     if (ctx.wake_deliveries)
         ctx.wake_deliveries();
@@ -180,14 +182,16 @@ Response list(ApiContext& ctx, Request& request, const Principal& principal) {
         return parsed.error();
     ParamReader& params = parsed.value();
     DeliveryFilter filter;
-    filter.state = params.text("state");
-    if (filter.state && *filter.state != "pending" && *filter.state != "sending" &&
-        *filter.state != "delivered" && *filter.state != "dead")
-        params.fail("parameter 'state' is pending, sending, delivered or dead");
-    filter.kind = params.text("kind");
-    if (filter.kind && *filter.kind != "webhook" && *filter.kind != "republish" &&
-        *filter.kind != "email" && *filter.kind != "sms")
-        params.fail("parameter 'kind' is webhook, republish, email or sms");
+    if (std::optional<std::string> state = params.text("state")) {
+        filter.state = parse_delivery_state(*state);
+        if (!filter.state)
+            params.fail("parameter 'state' is pending, sending, delivered or dead");
+    }
+    if (std::optional<std::string> kind = params.text("kind")) {
+        filter.kind = parse_delivery_kind(*kind);
+        if (!filter.kind)
+            params.fail("parameter 'kind' is webhook, republish, email or sms");
+    }
     filter.rule_id = params.integer("rule_id", 1, INT64_MAX);
     filter.limit = static_cast<size_t>(params.integer("limit", 1, 1000).value_or(100));
     filter.before_id = params.integer("cursor", 1, INT64_MAX);

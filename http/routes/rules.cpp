@@ -28,7 +28,7 @@ HttpResult<> check_rule_access(const Principal& principal, const Rule& rule) {
         return problem(
             403, "this token's topic filters do not cover all of '" + rule.topic_filter + "'");
     for (const RuleAction& a : rule.actions) {
-        if (a.kind != ActionKind::kRepublish || principal.may_touch_filter("#"))
+        if (a.kind != DeliveryKind::kRepublish || principal.may_touch_filter("#"))
             continue;
         const std::string& topic = a.topic->text();
         if (topic.find("{{") != std::string::npos || !principal.may_touch_topic(topic))

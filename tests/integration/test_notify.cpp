@@ -58,9 +58,12 @@ struct Database {
 };
 
 std::map<std::string, int64_t> states(PgConnection& db) {
-    std::vector<std::pair<std::string, int64_t>> counts;
+    std::vector<std::pair<DeliveryState, int64_t>> counts;
     REQUIRE(count_deliveries(db, counts).ok());
-    return {counts.begin(), counts.end()};
+    std::map<std::string, int64_t> by_name;
+    for (const auto& [state, n] : counts)
+        by_name[delivery_state_name(state)] = n;
+    return by_name;
 }
 
 }  // namespace
@@ -225,7 +228,7 @@ TEST_CASE("shutdown gives back the claims of sends still in flight", "[notify]")
     config.delivery_timeout_ms = 10000;
     const TargetPolicy policy = TargetPolicy::parse({"127.0.0.1"}, {}).value();
     NewDelivery hang;
-    hang.kind = "webhook";
+    hang.kind = culex::DeliveryKind::kWebhook;
     hang.target = "127.0.0.1:" + std::to_string(receivers.http_port());
     hang.request_json = R"({"method": "POST", "url": ")" + receivers.url("/hang/shutdown") +
                         R"(", "headers": {}, "body": "{}"})";
@@ -242,7 +245,7 @@ TEST_CASE("shutdown gives back the claims of sends still in flight", "[notify]")
     }
     std::optional<DeliveryRow> row;
     REQUIRE(get_delivery(db, ids[0], row).ok());
-    CHECK(row->state == "pending");
+    CHECK(row->state == culex::DeliveryState::kPending);
     CHECK(row->attempts == 0);  // given back: the interrupted attempt does not count
     // Due at once: the next dispatcher takes it without waiting for a lease to run out.
     {
