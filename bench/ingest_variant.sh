@@ -14,5 +14,5 @@ trap cleanup EXIT
 build_release
 start_cluster
 run_broker with "$extra" --publishers 1 --messages 100 --qos 1 --topics 10 >/dev/null  # creates the schema
-if [ -n "$sql" ]; then as_postgres "$pg_bin/psql" -q -h 127.0.0.1 -p "$pg_port" -U postgres -c "$sql"; fi
+if [ -n "$sql" ]; then pg_psql "$pg_port" -q -c "$sql"; fi
 run_broker with "$extra" "$@"

@@ -1,12 +1,12 @@
 # Shared by the ingest benchmark scripts: a private PostgreSQL cluster and a broker
 # with or without culex.so. Source it from bench/*.sh after `cd` to the checkout.
 
+source scripts/pg_cluster.sh
+
 load=build-release/bench/ingest_load
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 work=$(mktemp -d /tmp/culex-bench-XXXXXX)
 chmod 755 "$work"
 
-as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 build_release() {
@@ -21,17 +21,14 @@ build_release() {
 start_cluster() {
   pg_port=$(free_port)
   rm -rf "$work/pg"
-  mkdir -p "$work/pg"
-  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$work/pg"; fi
-  as_postgres "$pg_bin/initdb" -D "$work/pg/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  pg_cluster_create "$work/pg"
   resume_cluster
   conninfo="host=127.0.0.1 port=$pg_port user=postgres dbname=postgres"
 }
 
 # Starts the existing cluster again (after stop_cluster), on the same port.
 resume_cluster() {
-  as_postgres "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
-    -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c shared_buffers=2GB -c max_wal_size=8GB" start >/dev/null
+  pg_cluster_start "$work/pg" "$pg_port" shared_buffers=2GB max_wal_size=8GB
 }
 
 # A spool directory the broker can write (it runs as `mosquitto` when started as root).
@@ -40,13 +37,9 @@ make_spool_dir() {
   if [ "$(id -u)" -eq 0 ]; then chown mosquitto: "$1"; fi
 }
 
-psql_q() { as_postgres "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -tAc "$1"; }
+psql_q() { pg_psql "$pg_port" -tAc "$1"; }
 
-stop_cluster() {
-  if [ -f "$work/pg/data/postmaster.pid" ]; then
-    as_postgres "$pg_bin/pg_ctl" -D "$work/pg/data" -m fast stop >/dev/null || true
-  fi
-}
+stop_cluster() { pg_cluster_stop "$work/pg"; }
 
 cleanup() {
   if [ -n "${api_broker_pid:-}" ]; then kill "$api_broker_pid" 2>/dev/null || true; fi

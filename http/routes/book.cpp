@@ -240,9 +240,10 @@ Response change(ApiContext& ctx, Request& request, const Principal& principal, b
     selection.topic = request.path_params[0];
     DeleteScope scope;
     if (which == Which::kId) {
-        selection.id = parse_record_id(request.path_params[1]);
-        if (!selection.id)
-            return problem(400, "a record id is a positive integer");
+        HttpResult<int64_t> id = id_in_path(request.path_params[1], "record");
+        if (!id.is_ok())
+            return id.error();
+        selection.id = id.value();
     } else if (which != Which::kAll) {
         std::optional<int64_t> count = parse_count(request.path_params[1], kMaxDeleteCount);
         if (!count)
@@ -420,20 +421,16 @@ Response add_rule(ApiContext& ctx, Request& request, const Principal& principal)
     rapidjson::Value actions(rapidjson::kArrayType);
     actions.PushBack(action, alloc);
     d.AddMember("actions", actions, alloc);
-    static const TargetPolicy kDefaultPolicy = TargetPolicy::parse({}, {}).value();
-    Result<Rule> rule = parse_rule(d, ctx.policy != nullptr ? ctx.policy : &kDefaultPolicy);
+    HttpResult<Rule> rule = parse_api_rule(ctx, d);
     if (!rule.is_ok())
-        return problem(400, rule.status().message());
+        return rule.error();
     HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
         return lease.error();
-    RuleRow created;
-    PgOutcome outcome = insert_rule(lease.value().db(), to_row(rule.value()), created);
-    if (outcome.error == PgErrorKind::kBadRow)
-        return problem(409, "a rule named '" + request.path_params[0] + "' exists");
-    if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
-    return success({{"message", "rule added, disabled"}}, {{"id", created.id}});
+    HttpResult<RuleRow> created = insert_new_rule(ctx, lease.value(), rule.value());
+    if (!created.is_ok())
+        return created.error();
+    return success({{"message", "rule added, disabled"}}, {{"id", created.value().id}});
 }
 
 // GET /rules/enable|disable|delete/{id}, /rules/enableAll, /rules/disableAll.
@@ -443,9 +440,10 @@ Response change_rule(ApiContext& ctx, Request& request, const Principal& princip
         return none.error();
     std::optional<int64_t> id;
     if (!all) {
-        id = parse_record_id(request.path_params[0]);
-        if (!id)
-            return problem(400, "a rule id is a positive integer");
+        HttpResult<int64_t> in_path = id_in_path(request.path_params[0], "rule");
+        if (!in_path.is_ok())
+            return in_path.error();
+        id = in_path.value();
     }
     HttpResult<int64_t> changed = change_rules(ctx, principal, id, what);
     if (!changed.is_ok())

@@ -133,22 +133,22 @@ Response change_counts(const ChangeCount& count, const char* changed_name) {
 Response change_one(ApiContext& ctx, Request& request, const Principal& principal, bool purging) {
     if (HttpResult<> none = no_query(request); !none.is_ok())
         return none.error();
-    std::optional<int64_t> id = parse_record_id(request.path_params[0]);
-    if (!id)
-        return problem(400, "a record id is a positive integer");
+    HttpResult<int64_t> id = id_in_path(request.path_params[0], "record");
+    if (!id.is_ok())
+        return id.error();
     HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
         return lease.error();
     std::optional<std::string> topic;
-    PgOutcome outcome = read_topic_of(lease.value().db(), *id, purging, topic);
+    PgOutcome outcome = read_topic_of(lease.value().db(), id.value(), purging, topic);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
     if (!topic || !principal.may_touch_topic(*topic)) {
         return problem(404, std::string("no ") + (purging ? "deleted" : "stored") +
-                                " record with id " + std::to_string(*id));
+                                " record with id " + std::to_string(id.value()));
     }
     MessageSelection selection;
-    selection.id = id;
+    selection.id = id.value();
     ChangeCount count;
     outcome = purging ? purge(lease.value().db(), selection, {}, count)
                       : soft_delete(lease.value().db(), selection, {}, count);

@@ -6,11 +6,11 @@
 
 namespace culex {
 
-std::optional<int64_t> parse_record_id(const std::string& segment) {
+HttpResult<int64_t> id_in_path(const std::string& segment, const char* what) {
     int64_t id = 0;
     auto [end, ec] = std::from_chars(segment.data(), segment.data() + segment.size(), id);
     if (ec != std::errc() || end != segment.data() + segment.size() || id <= 0)
-        return std::nullopt;
+        return problem(400, std::string("a ") + what + " id is a positive integer");
     return id;
 }
 

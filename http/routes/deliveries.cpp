@@ -120,20 +120,20 @@ HttpResult<DeliveryInPath> delivery_in_path(ApiContext& ctx, const Request& requ
                                             const Principal& principal) {
     if (HttpResult<> none = no_query(request); !none.is_ok())
         return none.error();
-    std::optional<int64_t> id = parse_record_id(request.path_params[0]);
-    if (!id)
-        return problem(400, "a delivery id is a positive integer");
+    HttpResult<int64_t> id = id_in_path(request.path_params[0], "delivery");
+    if (!id.is_ok())
+        return id.error();
     HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
         return lease.error();
     std::optional<DeliveryRow> row;
-    PgOutcome outcome = get_delivery(lease.value().db(), *id, row);
+    PgOutcome outcome = get_delivery(lease.value().db(), id.value(), row);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
     const bool about_topics =
         row && (row->kind == DeliveryKind::kWebhook || row->kind == DeliveryKind::kRepublish);
     if (!row || (about_topics && !sees_rule_deliveries(principal)))
-        return problem(404, "no delivery with id " + std::to_string(*id));
+        return problem(404, "no delivery with id " + std::to_string(id.value()));
     return DeliveryInPath{std::move(lease.value()), std::move(*row)};
 }
 

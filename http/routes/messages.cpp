@@ -81,19 +81,19 @@ Response get_one(ApiContext& ctx, Request& request, const Principal& principal, 
         return params.error();
     if (HttpResult<> done = finish_params(params.value()); !done.is_ok())
         return done.error();
-    std::optional<int64_t> id = parse_record_id(request.path_params[0]);
-    if (!id)
-        return problem(400, "a record id is a positive integer");
+    HttpResult<int64_t> id = id_in_path(request.path_params[0], "record");
+    if (!id.is_ok())
+        return id.error();
     HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
         return lease.error();
     std::optional<StoredMessage> found;
-    PgOutcome outcome = read_message(lease.value().db(), *id, found);
+    PgOutcome outcome = read_message(lease.value().db(), id.value(), found);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
     // Records outside the token's filters answer like missing ones: ids are guessable.
     if (!found || !principal.may_touch_topic(found->topic))
-        return problem(404, "no record with id " + std::to_string(*id));
+        return problem(404, "no record with id " + std::to_string(id.value()));
     if (!raw_payload) {
         rapidjson::StringBuffer out;
         JsonWriter w(out);

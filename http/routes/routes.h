@@ -7,6 +7,7 @@
 
 #include "api_context.h"
 #include "http/server/router.h"
+#include "notify/rule.h"
 #include "replies.h"
 #include "storage/delivery_store.h"
 #include "storage/message_changes.h"
@@ -36,6 +37,12 @@ void add_book_routes(Router& router, ApiContext& ctx);
 HttpResult<ChangeCount> change_selection(ApiContext& ctx, const MessageSelection& selection,
                                          DeleteScope scope, bool purging);
 
+// A rule definition checked as the API accepts it (webhook targets against this
+// broker's policy); 400 naming what is wrong.
+HttpResult<Rule> parse_api_rule(const ApiContext& ctx, const rapidjson::Value& definition);
+// Stores a new rule on `lease`; the stored row, else 409 (the name is taken), 503 or 500.
+HttpResult<RuleRow> insert_new_rule(ApiContext& ctx, PgPool::Lease& lease, const Rule& rule);
+
 enum class RuleChange { kEnable, kDisable, kDelete };
 // Enables, disables or deletes rule `id`, or enables or disables every rule when `id` is
 // empty (which needs a token for every topic); how many rules changed, else the 403, 404
@@ -49,8 +56,9 @@ HttpResult<int64_t> queue_delivery(ApiContext& ctx, const NewDelivery& delivery)
 HttpResult<> check_email_configured(const Config& config);
 HttpResult<> check_sms_configured(const Config& config);
 
-// The record id in a path segment, or nullopt when it is not a positive integer.
-std::optional<int64_t> parse_record_id(const std::string& segment);
+// The id in a path segment; 400 ("a <what> id is a positive integer") when it is not a
+// positive integer.
+HttpResult<int64_t> id_in_path(const std::string& segment, const char* what);
 
 // Done when the principal may touch every topic the selection can name; else a 403.
 // A selection without topic or filter is treated as `#`.

@@ -16,11 +16,6 @@ namespace {
 
 constexpr int kRecentDeliveries = 5;
 
-const TargetPolicy& policy_of(const ApiContext& ctx) {
-    static const TargetPolicy kDefault = TargetPolicy::parse({}, {}).value();
-    return ctx.policy != nullptr ? *ctx.policy : kDefault;
-}
-
 // A token limited to some topics may manage only rules inside them, and republish only to
 // fixed topics inside them.
 HttpResult<> check_rule_access(const Principal& principal, const Rule& rule) {
@@ -110,9 +105,9 @@ HttpResult<Rule> read_definition(ApiContext& ctx, Request& request, const Princi
         {"name", "enabled", "topic_filter", "where", "contains", "like", "actions", "secret"});
     if (!body.is_ok())
         return body.error();
-    Result<Rule> rule = parse_rule(body.value(), &policy_of(ctx));
+    HttpResult<Rule> rule = parse_api_rule(ctx, body.value());
     if (!rule.is_ok())
-        return problem(400, rule.status().message());
+        return rule.error();
     if (HttpResult<> allowed = check_rule_access(principal, rule.value()); !allowed.is_ok())
         return allowed.error();
     return std::move(rule.value());
@@ -123,10 +118,7 @@ HttpResult<Rule> read_definition(ApiContext& ctx, Request& request, const Princi
 HttpResult<int64_t> rule_id_in_path(const Request& request) {
     if (HttpResult<> none = no_query(request); !none.is_ok())
         return none.error();
-    std::optional<int64_t> id = parse_record_id(request.path_params[0]);
-    if (!id)
-        return problem(400, "a rule id is a positive integer");
-    return *id;
+    return id_in_path(request.path_params[0], "rule");
 }
 
 // The rule a path names, with the connection it was read on.
@@ -163,13 +155,10 @@ Response create(ApiContext& ctx, Request& request, const Principal& principal) {
     HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
         return lease.error();
-    RuleRow created;
-    PgOutcome outcome = insert_rule(lease.value().db(), to_row(rule.value()), created);
-    if (outcome.error == PgErrorKind::kBadRow)
-        return problem(409, "a rule named '" + rule.value().name + "' exists");
-    if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
-    return rules_response(ctx, lease.value(), 201, {created}, true);
+    HttpResult<RuleRow> created = insert_new_rule(ctx, lease.value(), rule.value());
+    if (!created.is_ok())
+        return created.error();
+    return rules_response(ctx, lease.value(), 201, {created.value()}, true);
 }
 
 Response list(ApiContext& ctx, Request& request, const Principal& principal) {
@@ -258,6 +247,24 @@ Response set_enabled(ApiContext& ctx, Request& request, const Principal& princip
 }
 
 }  // namespace
+
+HttpResult<Rule> parse_api_rule(const ApiContext& ctx, const rapidjson::Value& definition) {
+    static const TargetPolicy kDefault = TargetPolicy::parse({}, {}).value();
+    Result<Rule> rule = parse_rule(definition, ctx.policy != nullptr ? ctx.policy : &kDefault);
+    if (!rule.is_ok())
+        return problem(400, rule.status().message());
+    return std::move(rule.value());
+}
+
+HttpResult<RuleRow> insert_new_rule(ApiContext& ctx, PgPool::Lease& lease, const Rule& rule) {
+    RuleRow created;
+    PgOutcome outcome = insert_rule(lease.db(), to_row(rule), created);
+    if (outcome.error == PgErrorKind::kBadRow)
+        return problem(409, "a rule named '" + rule.name + "' exists");
+    if (!outcome.ok())
+        return database_failure(ctx, lease, outcome);
+    return created;
+}
 
 HttpResult<int64_t> change_rules(ApiContext& ctx, const Principal& principal,
                                  std::optional<int64_t> id, RuleChange what) {
