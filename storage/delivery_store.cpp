@@ -223,13 +223,17 @@ PgOutcome recent_deliveries(PgConnection& db, const std::vector<int64_t>& rule_i
     return rows(db.exec(sql.c_str(), {pg_bigint_array(rule_ids), std::to_string(per_rule)}), out);
 }
 
-PgOutcome retry_delivery(PgConnection& db, int64_t id, bool& found) {
-    PgOutcome outcome = db.exec(
-        "UPDATE culex.deliveries SET state = 'pending', attempts = 0, next_attempt_at = now(),"
-        " updated_at = now() WHERE id = $1::bigint AND state = 'dead'",
-        {std::to_string(id)});
-    if (outcome.ok())
-        found = std::atoll(PQcmdTuples(outcome.result.get())) > 0;
+PgOutcome retry_delivery(PgConnection& db, int64_t id, std::optional<DeliveryRow>& row) {
+    std::vector<DeliveryRow> found;
+    const std::string sql =
+        std::string("UPDATE culex.deliveries SET state = 'pending', attempts = 0,"
+                    " next_attempt_at = now(), updated_at = now()"
+                    " WHERE id = $1::bigint AND state = 'dead' RETURNING ") +
+        kColumns;
+    PgOutcome outcome = rows(db.exec(sql.c_str(), {std::to_string(id)}), found);
+    row.reset();
+    if (outcome.ok() && !found.empty())
+        row = std::move(found.front());
     return outcome;
 }
 

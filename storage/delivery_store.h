@@ -93,9 +93,9 @@ PgOutcome list_deliveries(PgConnection& db, const DeliveryFilter& filter,
 // The newest `per_rule` deliveries of each rule in `rule_ids`.
 PgOutcome recent_deliveries(PgConnection& db, const std::vector<int64_t>& rule_ids, int per_rule,
                             std::vector<DeliveryRow>& rows);
-// A dead delivery made due again with a fresh attempt count; `found` false when `id`
-// is not a dead delivery.
-PgOutcome retry_delivery(PgConnection& db, int64_t id, bool& found);
+// A dead delivery made due again with a fresh attempt count; `row` is the delivery as the
+// reset left it (before any dispatcher can claim it), empty when `id` is not a dead delivery.
+PgOutcome retry_delivery(PgConnection& db, int64_t id, std::optional<DeliveryRow>& row);
 // Deliveries per state (every state present).
 PgOutcome count_deliveries(PgConnection& db,
                            std::vector<std::pair<DeliveryState, int64_t>>& counts);

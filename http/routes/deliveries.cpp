@@ -157,23 +157,18 @@ Response retry(ApiContext& ctx, Request& request, const Principal& principal) {
         return delivery.error();
     const DeliveryRow& row = delivery.value().row;
     PgPool::Lease& lease = delivery.value().lease;
-    bool found = false;
-    PgOutcome outcome = retry_delivery(lease.db(), row.id, found);
+    std::optional<DeliveryRow> reset;
+    PgOutcome outcome = retry_delivery(lease.db(), row.id, reset);
     if (!outcome.ok())
         return database_failure(ctx, lease, outcome);
-    if (!found)
+    if (!reset)
         return problem(409, "delivery " + std::to_string(row.id) + " is " +
                                 delivery_state_name(row.state) +
                                 "; only a dead delivery can be retried");
+    // Woken only after the reset row is in hand: the dispatcher may claim it at once.
     if (ctx.wake_deliveries)
         ctx.wake_deliveries();
-    std::optional<DeliveryRow> now;
-    outcome = get_delivery(lease.db(), row.id, now);
-    if (!outcome.ok())
-        return database_failure(ctx, lease, outcome);
-    if (!now)
-        return problem(404, "no delivery with id " + std::to_string(row.id));
-    return delivery_response(*now);
+    return delivery_response(*reset);
 }
 
 Response list(ApiContext& ctx, Request& request, const Principal& principal) {
