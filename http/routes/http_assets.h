@@ -1,5 +1,6 @@
-// Files served as they are, embedded at build time from http/openapi.json and
-// http/docs.html (see CMakeLists.txt).
+// Files embedded at build time (see CMakeLists.txt): http/routes/openapi.json, served as
+// it is, and http/routes/docs.html, the page around the routes /docs renders from it
+// (docs_page.h). Read-only; any thread.
 #pragma once
 
 namespace culex {

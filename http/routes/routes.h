@@ -17,7 +17,7 @@ namespace culex {
 
 class HttpMetrics;
 
-// health, readiness, docs, /metrics
+// /, health, readiness, docs, /metrics
 void add_service_routes(Router& router, ApiContext& ctx, const HttpMetrics& metrics);
 void add_message_routes(Router& router, ApiContext& ctx);  // reads (D1-D3, aggregates, topics)
 void add_change_routes(Router& router, ApiContext& ctx);   // insert, delete, purge (D4-D7)

@@ -1,7 +1,8 @@
-// Service endpoints: liveness, readiness, the OpenAPI document and the docs page (open),
-// and /metrics (read scope).
+// Service endpoints: liveness, readiness, the OpenAPI document, the docs page and / (a
+// redirect to it) (open), and /metrics (read scope).
 #include <cinttypes>
 
+#include "docs_page.h"
 #include "http/server/http_metrics.h"
 #include "http/server/problem.h"
 #include "http/server/prometheus_text.h"
@@ -17,6 +18,38 @@ Response text(const char* content_type, const char* body) {
     r.content_type = content_type;
     r.body = body;
     return r;
+}
+
+// Where a browser (or anyone) lands: the docs page, and for a client that does not follow
+// redirects, the entry points by name.
+Response front_door() {
+    Response r = text("application/json",
+                      R"({"docs":"/docs","openapi":"/api/v1/openapi.json","api":"/api/v1"})");
+    r.status = 302;
+    r.headers.emplace_back("Location", "/docs");
+    return r;
+}
+
+// The page is rendered once, here; it is static like the document it comes from. Its CSS
+// is inline, and it has no script at all.
+Handler docs_page(ApiContext& ctx) {
+    Result<std::string> page = render_docs_page(kOpenApiJson, kDocsHtml);
+    if (!page.is_ok()) {
+        ctx.log.printf(LogLevel::kError, "culex: cannot render /docs: %s",
+                       page.status().message().c_str());
+        return [](Request&, const Principal&) {
+            return problem(500, "the docs page cannot be rendered; the broker log has the cause");
+        };
+    }
+    return [body = std::move(page.value())](Request&, const Principal&) {
+        Response r;
+        r.content_type = "text/html; charset=utf-8";
+        r.body = body;
+        r.headers.emplace_back("Content-Security-Policy",
+                               "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+                               "form-action 'none'; frame-ancestors 'none'");
+        return r;
+    };
 }
 
 Response ready(ApiContext& ctx) {
@@ -130,9 +163,9 @@ void add_service_routes(Router& router, ApiContext& ctx, const HttpMetrics& metr
     router.add({"GET", "/metrics", Scope::kRead, [&ctx, &metrics](Request&, const Principal&) {
                     return metrics_page(ctx, metrics);
                 }});
-    router.add({"GET", "/docs", Scope::kNone, [](Request&, const Principal&) {
-                    return text("text/html; charset=utf-8", kDocsHtml);
-                }});
+    router.add({"GET", "/docs", Scope::kNone, docs_page(ctx)});
+    router.add({"GET", "/", Scope::kNone,
+                [](Request&, const Principal&) { return front_door(); }});
 }
 
 }  // namespace culex
