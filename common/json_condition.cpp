@@ -127,6 +127,14 @@ Result<JsonCondition> parse_json_condition(std::string_view text) {
     const std::string value_text = trim(rest.substr(op_len));
     if (value_text.empty())
         return Status::error("the condition '" + condition + "' has no value");
+    // `temp=>3` is a typo for `temp>=3` far more often than a comparison with the text
+    // ">3": a bare value may not begin with an operator character (quoted, it may).
+    if (value_text.find_first_of("=!<>") == 0) {
+        return Status::error("the condition '" + condition +
+                             "' has a value that begins with an operator character; write "
+                             "one of = != < <= > >=, or quote a text value (\"" +
+                             value_text + "\")");
+    }
     Result<std::string> value = condition_value(value_text);
     if (!value.is_ok())
         return value.status();

@@ -47,6 +47,9 @@ struct StoredMessage {
     std::optional<std::string> username;
     std::string broker;
     int64_t received_us = 0;
+    // The broker's arrival number: with broker and received_us it identifies the record
+    // before its id is known (the live stream sends messages before they are committed).
+    std::optional<uint64_t> seq;
 };
 
 // The record of `m` as broker `broker` stores it, with record id `id` (0: not known).

@@ -47,6 +47,10 @@ void write_message(JsonWriter& w, const StoredMessage& m, bool with_id) {
     write_string(w, format_rfc3339_us(m.received_us));
     w.Key("received_at_ms");
     w.Int64(m.received_us / 1000);
+    if (m.seq) {
+        w.Key("seq");
+        w.Uint64(*m.seq);
+    }
     w.EndObject();
 }
 

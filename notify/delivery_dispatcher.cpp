@@ -10,6 +10,7 @@
 #include "common/topic_filter.h"
 #include "rule_matcher.h"
 #include "storage/delivery_store.h"
+#include "storage/migrations.h"
 
 namespace culex {
 namespace {
@@ -94,12 +95,21 @@ void DeliveryDispatcher::connect_if_due() {
         // the delivery is sent again, which at-least-once allows. This halves the
         // dispatcher's cost per delivery on a disk with slow fsync.
         PgOutcome set = db_.exec("SET synchronous_commit = off");
-        if (set.ok()) {
+        bool current = false;
+        if (set.ok())
+            set = schema_is_current(db_, current);
+        if (set.ok() && current) {
             backoff_.reset();
             return;
         }
-        db_failed(set);
+        if (!set.ok())
+            db_failed(set);
         db_.close();
+        if (set.ok()) {
+            // The storage writer has not created the schema yet (a first start).
+            next_connect_ = now + kSchemaPoll;
+            return;
+        }
     }
     next_connect_ = now + backoff_.next();
 }

@@ -4,6 +4,7 @@
 
 #include "delivery_request.h"
 #include "storage/message_reads.h"
+#include "storage/migrations.h"
 #include "storage/rule_store.h"
 
 namespace culex {
@@ -11,7 +12,10 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr milliseconds kReloadCheck{500};
+// How often the matcher looks for NOTIFY culex_rules, and how often it reads the
+// generation counter in case a notification was lost.
+constexpr milliseconds kNotifyPoll{100};
+constexpr milliseconds kReloadCheck{5000};
 
 }  // namespace
 
@@ -82,18 +86,12 @@ void RuleMatcher::run() {
         std::vector<Message> batch;
         {
             std::unique_lock<std::mutex> lock(mu_);
-            wake_.wait_for(lock, kReloadCheck, [this] { return stopping_ || !queue_.empty(); });
+            wake_.wait_for(lock, kNotifyPoll, [this] { return stopping_ || !queue_.empty(); });
             if (stopping_ && (queue_.empty() || SteadyClock::now() >= stop_deadline_))
                 return;
         }
-        if (!db_.is_open()) {
-            Status connected = db_.connect();
-            if (!connected.is_ok()) {
-                std::unique_lock<std::mutex> lock(mu_);
-                wake_.wait_for(lock, backoff_.next(), [this] { return stopping_; });
-                continue;
-            }
-        }
+        if (!db_.is_open() && !connect())
+            continue;
         reload_rules_if_changed();
         {
             std::lock_guard<std::mutex> lock(mu_);
@@ -101,6 +99,8 @@ void RuleMatcher::run() {
                 continue;
             batch = std::move(queue_.front());
         }
+        // A change committed after the check above may already precede this batch.
+        reload_rules_if_changed();
         if (!process(batch)) {
             std::unique_lock<std::mutex> lock(mu_);
             queue_.front() = std::move(batch);
@@ -115,15 +115,55 @@ void RuleMatcher::run() {
     }
 }
 
+bool RuleMatcher::connect() {
+    Status connected = db_.connect();
+    bool current = false;
+    PgOutcome asked;
+    if (connected.is_ok())
+        asked = schema_is_current(db_, current);
+    if (connected.is_ok() && asked.ok() && current)
+        asked = db_.exec("LISTEN culex_rules");
+    if (connected.is_ok() && asked.ok() && current) {
+        // Notifications sent while disconnected are lost: read the rules afresh.
+        reload_now_ = true;
+        return true;
+    }
+    // Until the storage writer has created the schema (a first start) there is nothing
+    // to match against: ask again soon, without an error.
+    const auto wait = connected.is_ok() && asked.ok() ? kSchemaPoll : backoff_.next();
+    if (!asked.ok())
+        ++stats_.db_errors;
+    db_.close();
+    std::unique_lock<std::mutex> lock(mu_);
+    wake_.wait_for(lock, wait, [this] { return stopping_; });
+    return false;
+}
+
+void RuleMatcher::rules_changed() {
+    // In this order, so that a reload running now cannot leave may_match_ false: a batch
+    // committed from here on must not be skipped.
+    reload_now_ = true;
+    may_match_ = true;
+    wake_.notify_one();
+}
+
 void RuleMatcher::reload_rules_if_changed() {
     const auto now = SteadyClock::now();
-    if (rules_ && now < next_reload_check_)
+    int notified = 0;
+    if (PgOutcome polled = db_.take_notifications(notified); !polled.ok()) {
+        ++stats_.db_errors;
+        db_.close();
+        return;
+    }
+    const bool due =
+        notified > 0 || reload_now_.exchange(false) || !rules_ || now >= next_reload_check_;
+    if (!due)
         return;
     next_reload_check_ = now + kReloadCheck;
     int64_t generation = 0;
     PgOutcome outcome = read_rules_generation(db_, generation);
     if (!outcome.ok()) {
-        // Before the migrations ran there is no table yet: no rules.
+        reload_now_ = true;
         ++stats_.db_errors;
         if (outcome.error == PgErrorKind::kConnection)
             db_.close();
@@ -134,6 +174,7 @@ void RuleMatcher::reload_rules_if_changed() {
     std::vector<RuleRow> rows;
     outcome = list_rules(db_, true, rows);
     if (!outcome.ok()) {
+        reload_now_ = true;
         ++stats_.db_errors;
         if (outcome.error == PgErrorKind::kConnection)
             db_.close();
@@ -156,7 +197,7 @@ void RuleMatcher::reload_rules_if_changed() {
     rules_ = std::make_shared<const RuleSet>(std::move(rules));
     stats_.rules_loaded = rules_->size();
     stats_.rules_invalid = invalid;
-    may_match_ = !rules_->empty();
+    may_match_ = !rules_->empty() || reload_now_;
 }
 
 bool RuleMatcher::process(const std::vector<Message>& batch) {

@@ -3,8 +3,11 @@
 //
 // The storage writer hands over each batch after its commit (committed(), which never
 // blocks): rules fire for stored messages only, carry their record ids, and cost the
-// broker thread nothing. Rules are reloaded within a second of any change
-// (culex.rules_generation), made by this broker or another. Messages a rule republishes
+// broker thread nothing. A change made through this broker's API takes effect for every
+// batch committed after rules_changed() returns; changes made elsewhere arrive as
+// NOTIFY culex_rules (sent by the rules table's trigger) within kNotifyPoll, and the
+// generation counter (culex.rules_generation) is polled as a fallback for notifications
+// lost while disconnected. Messages a rule republishes
 // are not matched again (client id kRepublisherClientId), so rules cannot loop.
 //
 // While PostgreSQL is unreachable the matcher keeps batches in memory up to
@@ -54,9 +57,14 @@ class RuleMatcher {
     // Writer thread, after `batch` committed: takes its messages (leaving it empty) when
     // rules may match them. Never blocks on the database.
     void committed(std::vector<Message>& batch);
+    // Any thread, after a change to culex.rules committed: the rules are reloaded before
+    // the next batch is matched. Never blocks on the database.
+    void rules_changed();
 
   private:
     void run();
+    // Connects, waits for the schema and LISTENs; false to try again later.
+    bool connect();
     void reload_rules_if_changed();
     // A stored message and the rules it matched.
     struct Match {
@@ -82,6 +90,7 @@ class RuleMatcher {
     std::shared_ptr<const RuleSet> rules_;  // matcher thread only
     int64_t generation_ = -1;
     SteadyClock::time_point next_reload_check_{};
+    std::atomic<bool> reload_now_{true};  // a change (or a reconnect) since the last load
     // False only once a load found no enabled rule: committed() then skips batches.
     std::atomic<bool> may_match_{true};
 

@@ -78,9 +78,13 @@ int on_message(int /*event*/, void* event_data, void* userdata) {
             publish.username = username;
         publish.qos = event->qos;
         publish.retain = event->retain;
-        state->platform->intake().accept(publish);
+        publish.refusable = event->qos > 0 && mosquitto_client_protocol_version(event->client) == 5;
+        const culex::IntakeResult result = state->platform->intake().accept(publish);
         warn_if_no_ticks(*state);
         drain_log(*state->platform);
+        // Mosquitto answers the PUBLISH with reason code 0x87 and delivers it to no one.
+        if (result == culex::IntakeResult::kRefused)
+            return MOSQ_ERR_ACL_DENIED;
     } catch (const std::exception& e) {
         // Out of memory while copying: the message goes on to subscribers unstored.
         mosquitto_log_printf(MOSQ_LOG_ERR, "culex: message on '%s' not stored: %s", event->topic,

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cinttypes>
+#include <optional>
 
 namespace culex {
 namespace {
@@ -13,14 +14,14 @@ std::atomic<uint64_t> next_seq{1};
 }  // namespace
 
 MessageIntake::MessageIntake(const TopicSelector& selector, IngestQueue& queue, IngestStats& stats,
-                             LogQueue& log)
-    : selector_(selector), queue_(queue), stats_(stats), log_(log) {}
+                             LogQueue& log, Config::QueueFull policy)
+    : selector_(selector), queue_(queue), stats_(stats), log_(log), policy_(policy) {}
 
-void MessageIntake::accept(const IncomingPublish& publish) {
+IntakeResult MessageIntake::accept(const IncomingPublish& publish) {
     stats_.received.fetch_add(1, std::memory_order_relaxed);
     if (!selector_.selects(publish.topic)) {
         stats_.filtered.fetch_add(1, std::memory_order_relaxed);
-        return;
+        return IntakeResult::kFiltered;
     }
     Message m;
     m.received_us = wall_clock_us();
@@ -32,31 +33,51 @@ void MessageIntake::accept(const IncomingPublish& publish) {
         m.username.emplace(*publish.username);
     m.qos = publish.qos;
     m.retain = publish.retain;
-    if (observer_)
-        observer_(m);
+    std::optional<Message> shown;
+    if (observer_ && observer_wanted_())
+        shown = m;
     IngestQueue::PushResult result = queue_.try_push(std::move(m));
     if (result == IngestQueue::PushResult::kQueued) {
         stats_.queued.fetch_add(1, std::memory_order_relaxed);
-    } else {
-        note_drop(result);
+        if (shown)
+            observer_(*shown);
+        return IntakeResult::kQueued;
     }
+    const bool refuse = policy_ == Config::QueueFull::kRejectV5 && publish.refusable;
+    note_not_held(result, refuse);
+    return refuse ? IntakeResult::kRefused : IntakeResult::kDropped;
 }
 
-void MessageIntake::note_drop(IngestQueue::PushResult why) {
-    stats_.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
-    ++drops_since_log_;
+void MessageIntake::note_not_held(IngestQueue::PushResult why, bool refused) {
+    if (refused) {
+        stats_.rejected_queue_full.fetch_add(1, std::memory_order_relaxed);
+        ++refusals_since_log_;
+    } else {
+        stats_.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
+        ++drops_since_log_;
+    }
     auto now = SteadyClock::now();
     if (now - last_drop_log_ < kDropLogInterval)
         return;
     const char* bound = why == IngestQueue::PushResult::kFullBytes ? "queue_max_bytes"
                         : why == IngestQueue::PushResult::kClosed  ? "shutting down"
                                                                    : "queue_capacity";
-    log_.printf(LogLevel::kWarning,
-                "culex: ingest queue full (%s): %" PRIu64
-                " message(s) not stored since the last report (still delivered to "
-                "subscribers). Is PostgreSQL down or too slow?",
-                bound, drops_since_log_);
+    if (drops_since_log_ > 0) {
+        log_.printf(LogLevel::kWarning,
+                    "culex: ingest queue full (%s): %" PRIu64
+                    " message(s) not stored since the last report (still delivered to "
+                    "subscribers). Is PostgreSQL down or too slow?",
+                    bound, drops_since_log_);
+    }
+    if (refusals_since_log_ > 0) {
+        log_.printf(LogLevel::kWarning,
+                    "culex: ingest queue full (%s): %" PRIu64
+                    " MQTT 5 message(s) refused since the last report (queue_full reject_v5; "
+                    "their publishers keep them). Is PostgreSQL down or too slow?",
+                    bound, refusals_since_log_);
+    }
     drops_since_log_ = 0;
+    refusals_since_log_ = 0;
     last_drop_log_ = now;
 }
 

@@ -1,9 +1,12 @@
 // What the broker thread does with each PUBLISH: select, copy, stamp, enqueue.
 //
 // Runs inside MOSQ_EVT_MESSAGE, so it is O(1) apart from the copy and never blocks on
-// the database, the disk or the network. When the queue is full the message is not
-// stored (it is still delivered to subscribers): counted in dropped_queue_full and
-// logged at most once per kDropLogInterval with the count. Broker thread only.
+// the database, the disk or the network. When the queue is full (the writer spools
+// ahead of that when there is a spool) the queue_full policy applies: the message is
+// either not stored and still delivered (dropped_queue_full), or, for a publisher that
+// can be told (MQTT 5, QoS 1/2) under reject_v5, refused (rejected_queue_full) so the
+// publisher keeps it. Both are logged at most once per kDropLogInterval with the count.
+// Broker thread only.
 #pragma once
 
 #include <chrono>
@@ -13,6 +16,7 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "storage/ingest_queue.h"
 #include "storage/ingest_stats.h"
@@ -28,22 +32,33 @@ struct IncomingPublish {
     std::optional<std::string_view> username;  // absent when the client gave none
     uint8_t qos = 0;
     bool retain = false;
+    // The publisher would learn of a refusal (MQTT 5 and QoS 1 or 2) and keep the message.
+    bool refusable = false;
+};
+
+enum class IntakeResult {
+    kQueued,    // will be stored
+    kFiltered,  // not selected for storage
+    kDropped,   // not stored; the broker delivers it anyway
+    kRefused,   // the broker must refuse it (reject_v5); nothing is delivered
 };
 
 class MessageIntake {
   public:
     MessageIntake(const TopicSelector& selector, IngestQueue& queue, IngestStats& stats,
-                  LogQueue& log);
+                  LogQueue& log, Config::QueueFull policy);
 
-    void accept(const IncomingPublish& publish);
-    // Called on the broker thread with each message selected for storage, before it is
-    // queued (the live stream's feed). Set before the broker runs.
-    void set_observer(std::function<void(const Message&)> observer) {
-        observer_ = std::move(observer);
+    IntakeResult accept(const IncomingPublish& publish);
+    // `accepted` is called on the broker thread with each message just queued for
+    // storage (the live stream's feed), and only while `wanted` says someone listens, so
+    // that nobody pays for the copy it takes otherwise. Set before the broker runs.
+    void set_observer(std::function<bool()> wanted, std::function<void(const Message&)> accepted) {
+        observer_wanted_ = std::move(wanted);
+        observer_ = std::move(accepted);
     }
 
   private:
-    void note_drop(IngestQueue::PushResult why);
+    void note_not_held(IngestQueue::PushResult why, bool refused);
 
     static constexpr std::chrono::seconds kDropLogInterval{10};
 
@@ -51,8 +66,11 @@ class MessageIntake {
     IngestQueue& queue_;
     IngestStats& stats_;
     LogQueue& log_;
+    const Config::QueueFull policy_;
+    std::function<bool()> observer_wanted_;
     std::function<void(const Message&)> observer_;
     uint64_t drops_since_log_ = 0;
+    uint64_t refusals_since_log_ = 0;
     SteadyClock::time_point last_drop_log_{};
 };
 

@@ -22,8 +22,10 @@ IngestQueue::PushResult IngestQueue::try_push(Message&& message) {
             return PushResult::kFullBytes;
         messages_.push_back(std::move(message));
         bytes_ += footprint;
-        if (wake_at_size_ != 0 && messages_.size() >= wake_at_size_) {
+        if ((wake_at_size_ != 0 && messages_.size() >= wake_at_size_) ||
+            (wake_at_bytes_ != 0 && bytes_ >= wake_at_bytes_)) {
             wake_at_size_ = 0;
+            wake_at_bytes_ = 0;
             wake = true;
         }
     }
@@ -56,6 +58,22 @@ size_t IngestQueue::pop_batch(std::vector<Message>& out, size_t max_rows,
         messages_.pop_front();
     }
     return n;
+}
+
+IngestQueue::WaitResult IngestQueue::wait_for_backlog(size_t messages, size_t bytes,
+                                                      std::chrono::steady_clock::time_point until) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto reached = [&] { return messages_.size() >= messages || bytes_ >= bytes; };
+    if (!closed_ && !reached()) {
+        wake_at_size_ = messages;
+        wake_at_bytes_ = bytes;
+        wake_consumer_.wait_until(lock, until, [&] { return closed_ || reached(); });
+        wake_at_size_ = 0;
+        wake_at_bytes_ = 0;
+    }
+    if (closed_)
+        return WaitResult::kClosed;
+    return reached() ? WaitResult::kReached : WaitResult::kTimedOut;
 }
 
 void IngestQueue::unpop(std::vector<Message>&& messages) {

@@ -36,6 +36,13 @@ class IngestQueue {
     size_t pop_batch(std::vector<Message>& out, size_t max_rows, std::chrono::milliseconds linger,
                      std::chrono::milliseconds idle_wait);
 
+    // Waits until `until` for the queue to hold at least `messages` messages or `bytes`
+    // bytes. Returns kReached, kClosed (at once when closed, whatever the size) or
+    // kTimedOut. For the consumer only, like pop_batch.
+    enum class WaitResult { kReached, kClosed, kTimedOut };
+    WaitResult wait_for_backlog(size_t messages, size_t bytes,
+                                std::chrono::steady_clock::time_point until);
+
     // Puts messages the consumer popped but could not hand on back at the front, in
     // their order, ignoring the bounds (they were inside them a moment ago).
     void unpop(std::vector<Message>&& messages);
@@ -53,8 +60,10 @@ class IngestQueue {
     std::condition_variable wake_consumer_;
     std::deque<Message> messages_;
     size_t bytes_ = 0;
-    // The queue size at which the producer must wake the waiting consumer; 0 = none.
+    // The queue size or byte count at which the producer must wake the waiting
+    // consumer; 0 = none.
     size_t wake_at_size_ = 0;
+    size_t wake_at_bytes_ = 0;
     bool closed_ = false;
 };
 

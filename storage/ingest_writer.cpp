@@ -1,5 +1,6 @@
 #include "ingest_writer.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <utility>
 
@@ -57,6 +58,12 @@ uint64_t IngestWriter::stop(milliseconds timeout) {
         thread_.join();
     // A batch read from the spool is still safe in its file.
     return (batch_from_spool_ ? 0 : batch_.size()) + queue_.size();
+}
+
+size_t IngestWriter::spool_threshold_bytes() const {
+    // Half the byte bound, as the message threshold defaults to half the message bound:
+    // big payloads must reach the spool before they fill queue_max_bytes.
+    return std::max<size_t>(1, config_.queue_max_bytes / 2);
 }
 
 bool IngestWriter::out_of_time() const {
@@ -152,23 +159,25 @@ Status IngestWriter::open_spool() {
     return Status::ok();
 }
 
-void IngestWriter::spill_to_spool(bool everything) {
+bool IngestWriter::spill_to_spool(bool everything) {
     if (!spool_)
-        return;
+        return false;
     size_t before = stats_.spooled;
     if (everything && !batch_.empty() && !batch_from_spool_) {
         // The batch in hand is older than anything spooled.
         Status stored = spool_->prepend(batch_);
         if (!stored.is_ok()) {
             note_spool_failure(stored);
-            return;
+            return false;
         }
         stats_.spooled += batch_.size();
         batch_.clear();
         batch_size_ = 0;
     }
     std::vector<Message> moving;
-    while (everything ? queue_.size() > 0 : queue_.size() >= config_.spool_threshold) {
+    while (everything ? queue_.size() > 0
+                      : queue_.size() >= config_.spool_threshold ||
+                            queue_.bytes() >= spool_threshold_bytes()) {
         moving.clear();
         if (queue_.pop_batch(moving, config_.batch_max_rows, milliseconds(0), milliseconds(0)) ==
             0) {
@@ -178,7 +187,7 @@ void IngestWriter::spill_to_spool(bool everything) {
         if (!stored.is_ok()) {
             queue_.unpop(std::move(moving));
             note_spool_failure(stored);
-            return;
+            return false;
         }
         stats_.spooled += moving.size();
     }
@@ -192,6 +201,7 @@ void IngestWriter::spill_to_spool(bool everything) {
                     stats_.spooled.load(), config_.spool_dir.c_str(), spool_->file_count(),
                     spool_->bytes());
     }
+    return true;
 }
 
 void IngestWriter::note_spool_failure(const Status& status) {
@@ -206,11 +216,29 @@ void IngestWriter::note_spool_failure(const Status& status) {
 }
 
 void IngestWriter::wait_before_retry() {
-    std::unique_lock<std::mutex> lock(stop_mu_);
     auto until = SteadyClock::now() + backoff_.next();
-    if (stopping_ && stop_deadline_ < until)
-        until = stop_deadline_;
-    stop_cv_.wait_until(lock, until);
+    // The broker keeps filling the queue while the writer waits, often far faster than
+    // the gap between attempts; with a spool the backlog goes to disk as it builds up,
+    // so only a full or failing spool lets the queue bound drop messages.
+    bool spooling = spool_ != nullptr;
+    while (true) {
+        if (spooling)
+            spooling = spill_to_spool(false);
+        std::unique_lock<std::mutex> lock(stop_mu_);
+        if (stopping_ && stop_deadline_ < until)
+            until = stop_deadline_;
+        if (SteadyClock::now() >= until)
+            return;
+        if (!spooling || stopping_) {
+            stop_cv_.wait_until(lock, until);
+            return;
+        }
+        lock.unlock();
+        if (queue_.wait_for_backlog(config_.spool_threshold, spool_threshold_bytes(), until) ==
+            IngestQueue::WaitResult::kTimedOut) {
+            return;
+        }
+    }
 }
 
 void IngestWriter::note_db_failure(const std::string& what, const PgOutcome& outcome) {

@@ -8,8 +8,9 @@
 // refused, counted and logged (refused_by_db). The writer never calls broker
 // functions; it logs through the LogQueue.
 //
-// With a spool (spool_dir), batches beyond spool_threshold queued messages go to disk
-// while the database is failing, and at shutdown whatever could not be written does.
+// With a spool (spool_dir), batches beyond spool_threshold queued messages (or half of
+// queue_max_bytes) go to disk while the database is failing, as fast as they arrive,
+// and at shutdown whatever could not be written does.
 // Order is kept: the batch in hand is older than the spool, which is older than the
 // queue; spooled batches are written back oldest first, each looked up first since a
 // crash may have come between its commit and the removal of its file.
@@ -83,8 +84,12 @@ class IngestWriter {
     PgOutcome write_one_row(const Message& message, int32_t topic_id, bool with_json);
     PgOutcome row_exists(size_t index, bool& exists);
     void note_db_failure(const std::string& what, const PgOutcome& outcome);
+    // Waits for the next attempt, spooling the backlog as it grows meanwhile.
     void wait_before_retry();
-    void spill_to_spool(bool everything);
+    // Moves queued batches beyond the threshold (everything: all of them, and the batch
+    // in hand) to the spool. False when there is no spool or it refused a batch.
+    bool spill_to_spool(bool everything);
+    size_t spool_threshold_bytes() const;
     void note_spool_failure(const Status& status);
     bool out_of_time() const;
 

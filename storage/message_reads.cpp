@@ -182,7 +182,8 @@ PgOutcome read_arrivals_after(PgConnection& db, const std::string& broker,
         " FROM culex.message_store m JOIN culex.topics t ON t.id = m.topic_id"
         " WHERE m.deleted_at IS NULL AND m.broker_id = (SELECT id FROM culex.brokers WHERE name "
         "= " +
-        broker_param + ") AND (m.received_at, m.seq) > (" + after + ", " + seq + "::bigint) AND " +
+        broker_param + ") AND (m.received_at, m.seq) > (" + after + ", " + seq +
+        "::bigint) AND m.seq > 0 AND " +
         topic_condition_sql("m.topic_id", filter, params) +
         " ORDER BY m.received_at, m.seq LIMIT " + params.add(std::to_string(limit)) + "::bigint";
     PgOutcome outcome = db.exec_prepared(sql, params.values(), true);

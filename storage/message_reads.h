@@ -36,7 +36,7 @@ PgOutcome read_buckets(PgConnection& db, const MessageSelection& selection,
 
 // The live messages broker `broker` received on topics matching `filter` after the one
 // received at `after_us` with number `after_seq`, in arrival order, at most `limit`.
-// What a live-stream client missed.
+// What a live-stream client missed. Rows inserted over HTTP (seq 0) are not arrivals.
 PgOutcome read_arrivals_after(PgConnection& db, const std::string& broker,
                               const std::string& filter, int64_t after_us, uint64_t after_seq,
                               size_t limit, std::vector<Message>& rows);

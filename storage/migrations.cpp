@@ -61,4 +61,16 @@ PgOutcome apply_migrations(PgConnection& db) {
     return db.exec("COMMIT");
 }
 
+PgOutcome schema_is_current(PgConnection& db, bool& current) {
+    current = false;
+    PgOutcome exists = db.exec("SELECT to_regclass('culex.schema_migrations') IS NOT NULL");
+    if (!exists.ok() || std::string(PQgetvalue(exists.result.get(), 0, 0)) != "t")
+        return exists;
+    PgOutcome applied = db.exec("SELECT count(*) FROM culex.schema_migrations");
+    if (applied.ok())
+        current =
+            std::strtoull(PQgetvalue(applied.result.get(), 0, 0), nullptr, 10) >= kMigrationCount;
+    return applied;
+}
+
 }  // namespace culex

@@ -115,6 +115,8 @@ PgOutcome PgConnection::classify(PgResult result) {
     } else if (state != nullptr &&
                (std::strncmp(state, "22", 2) == 0 || std::strncmp(state, "23", 2) == 0)) {
         outcome.error = PgErrorKind::kBadRow;
+    } else if (state != nullptr && std::strcmp(state, "57014") == 0) {
+        outcome.error = PgErrorKind::kCanceled;
     } else {
         outcome.error = PgErrorKind::kOther;
     }
@@ -236,6 +238,17 @@ PgOutcome PgConnection::copy_in(const char* copy_sql, const std::string& data) {
     while (PGresult* extra = PQgetResult(conn_))
         PQclear(extra);
     return classify(std::move(end));
+}
+
+PgOutcome PgConnection::take_notifications(int& count) {
+    count = 0;
+    if (conn_ == nullptr || PQconsumeInput(conn_) == 0)
+        return connection_failure();
+    while (PGnotify* notify = PQnotifies(conn_)) {
+        ++count;
+        PQfreemem(notify);
+    }
+    return PgOutcome{};
 }
 
 }  // namespace culex

@@ -26,6 +26,7 @@ enum class PgErrorKind {
     kNone,
     kConnection,  // the connection is gone or the server is shutting down: reconnect
     kBadRow,      // a value was refused (SQLSTATE class 22 or 23): isolate the row
+    kCanceled,    // the statement ran past statement_timeout (57014) and was cancelled
     kOther,       // anything else (permissions, missing table, ...): retry later
 };
 
@@ -72,6 +73,9 @@ class PgConnection {
     PgOutcome exec_script(const char* sql);
     // COPY ... FROM STDIN with `data` as the whole input, as one statement.
     PgOutcome copy_in(const char* copy_sql, const std::string& data);
+    // Reads what the server sent without waiting and counts the NOTIFY messages among
+    // it (for channels this connection LISTENs on), into `count`.
+    PgOutcome take_notifications(int& count);
 
   private:
     PgOutcome classify(PgResult result);

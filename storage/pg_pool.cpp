@@ -4,7 +4,8 @@
 
 namespace culex {
 
-PgPool::PgPool(std::string conninfo, size_t size) : conninfo_(std::move(conninfo)), size_(size) {}
+PgPool::PgPool(std::string conninfo, size_t size, std::chrono::milliseconds statement_timeout)
+    : conninfo_(std::move(conninfo)), statement_timeout_(statement_timeout), size_(size) {}
 
 PgPool::Lease::~Lease() {
     if (db_)
@@ -35,10 +36,13 @@ Result<PgPool::Lease> PgPool::acquire(std::chrono::milliseconds wait) {
     std::string failure;
     if (!connected.is_ok()) {
         failure = "database unreachable";
-    } else if (need_migration) {
-        PgOutcome migrated = apply_migrations(*db);
-        if (!migrated.ok())
-            failure = "database schema not ready";
+    } else if (need_migration && !apply_migrations(*db).ok()) {
+        failure = "database schema not ready";
+    } else if (statement_timeout_.count() > 0 &&
+               !db->exec("SELECT set_config('statement_timeout', $1, false)",
+                         {std::to_string(statement_timeout_.count())})
+                    .ok()) {
+        failure = "cannot set statement_timeout";
     }
     std::lock_guard<std::mutex> lock(mu_);
     if (!failure.empty()) {

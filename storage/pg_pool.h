@@ -1,7 +1,9 @@
 // A small pool of PostgreSQL connections for the HTTP API's reads and writes, separate
 // from the ingest writer's connection so that a slow query never delays ingest.
 //
-// Connections open lazily and the schema is migrated on the first one. After a failed
+// Connections open lazily and the schema is migrated on the first one. Each connection's
+// statements are cancelled past `statement_timeout` (zero: no limit), so one slow query
+// cannot hold a connection for long (PgErrorKind::kCanceled). After a failed
 // connect the pool answers "unavailable" at once for a second instead of making every
 // request wait for the connect timeout. Thread-safe; a Lease belongs to the thread that
 // acquired it until it is destroyed.
@@ -25,7 +27,8 @@ inline constexpr std::chrono::seconds kConnectionWait{5};
 
 class PgPool {
   public:
-    PgPool(std::string conninfo, size_t size);
+    PgPool(std::string conninfo, size_t size,
+           std::chrono::milliseconds statement_timeout = std::chrono::milliseconds(0));
     PgPool(const PgPool&) = delete;
     PgPool& operator=(const PgPool&) = delete;
 
@@ -55,6 +58,7 @@ class PgPool {
     void give_back(std::unique_ptr<PgConnection> db, bool discard);
 
     const std::string conninfo_;
+    const std::chrono::milliseconds statement_timeout_;
     std::mutex mu_;
     std::condition_variable freed_;
     std::vector<std::unique_ptr<PgConnection>> idle_;

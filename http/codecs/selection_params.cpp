@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 
 #include "common/json_check.h"
+#include "common/payload_condition.h"
 #include "common/topic_filter.h"
 
 namespace culex {
@@ -36,6 +37,11 @@ void read_selection(ParamReader& params, MessageSelection& s) {
     if (s.payload_contains && s.payload_contains->empty())
         params.fail("parameter 'contains' is empty");
     s.payload_like = params.text("like");
+    // PostgreSQL refuses a pattern ending in its escape character: a 400 here, not a 500.
+    if (s.payload_like) {
+        if (Status valid = validate_like_pattern(*s.payload_like); !valid.is_ok())
+            params.fail("parameter 'like': " + valid.message());
+    }
     const std::vector<std::string> conditions = params.list("where");
     if (conditions.size() > kMaxConditions)
         params.fail("at most 16 'where' conditions");

@@ -34,6 +34,18 @@ Response Api::handle(Request& request) {
     return response;
 }
 
+std::string Api::not_found_detail(const std::string& path) const {
+    std::string detail = "no such endpoint; the API is described at /api/v1/openapi.json";
+    // The book's routes take a topic as one path segment; /get/sensors/room1 is the
+    // likeliest way to miss them.
+    if (ctx_.config.book_api && (path.rfind("/get/", 0) == 0 || path.rfind("/pub/", 0) == 0)) {
+        detail +=
+            ". In the book's routes a topic is one path segment: write each '/' in it "
+            "as %2F, as in /get/sensors%2Froom1";
+    }
+    return detail;
+}
+
 Response Api::dispatch(Request& request, const Route*& route) {
     try {
         Router::Match match = router_.match(request);

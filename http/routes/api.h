@@ -22,6 +22,8 @@ class Api {
   private:
     // Routes and answers the request; `route` is set to the matched route, if any.
     Response dispatch(Request& request, const Route*& route);
+    // The 404's detail for `path`, with a hint where a likely mistake explains it.
+    std::string not_found_detail(const std::string& path) const;
 
     ApiContext ctx_;
     HttpMetrics metrics_;

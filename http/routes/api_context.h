@@ -35,6 +35,9 @@ struct ApiContext {
     const NotifyStats* notify = nullptr;
     // Tells the dispatcher that deliveries were queued (e-mail, SMS); may be empty.
     std::function<void()> wake_deliveries;
+    // Tells the rule matcher that culex.rules changed (committed), so the change applies
+    // to the next message; may be empty.
+    std::function<void()> rules_changed;
 };
 
 }  // namespace culex

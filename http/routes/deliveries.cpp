@@ -231,17 +231,17 @@ HttpResult<int64_t> queue_delivery(ApiContext& ctx, const NewDelivery& delivery)
     return ids.front();
 }
 
-HttpResult<> check_email_configured(const Config& config) {
+HttpResult<> check_email_configured(const Config& config, int status) {
     if (config.smtp_url.empty() || config.smtp_from.empty())
-        return problem(503,
+        return problem(status,
                        "e-mail is not configured on this broker (plugin_opt_smtp_url, "
                        "plugin_opt_smtp_from)");
     return Done{};
 }
 
-HttpResult<> check_sms_configured(const Config& config) {
+HttpResult<> check_sms_configured(const Config& config, int status) {
     if (config.sms_account_sid.empty() || config.sms_auth_token.empty() || config.sms_from.empty())
-        return problem(503,
+        return problem(status,
                        "SMS is not configured on this broker (plugin_opt_sms_account_sid, "
                        "plugin_opt_sms_auth_token, plugin_opt_sms_from)");
     return Done{};

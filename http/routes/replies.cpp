@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <optional>
+#include <unordered_set>
+#include <vector>
 
 #include "common/base64.h"
 #include "http/server/problem.h"
@@ -58,9 +60,46 @@ Response database_failure(ApiContext& ctx, PgPool::Lease& lease, const PgOutcome
         lease.discard();
         return problem(503, "the database is unavailable; try again shortly");
     }
+    if (outcome.error == PgErrorKind::kCanceled) {
+        return problem(503, "the query ran longer than plugin_opt_http_statement_timeout_ms (" +
+                                std::to_string(ctx.config.http_statement_timeout_ms) +
+                                " ms) and was cancelled; narrow it (a time range, a topic) or "
+                                "ask the admin to raise the limit");
+    }
     ctx.log.printf(LogLevel::kWarning, "culex: HTTP API query failed: %s", outcome.message.c_str());
     return problem(500, "the query failed; the broker log has the cause");
 }
+
+namespace {
+
+// The first member name that occurs twice in one object anywhere in `root`, if any.
+// RapidJSON keeps both and lookups find the first, so a body that says a field twice
+// would silently ignore the second. Iterative, like the parse: bodies may nest deeply.
+std::optional<std::string> duplicate_member(const rapidjson::Value& root) {
+    std::vector<const rapidjson::Value*> pending = {&root};
+    std::unordered_set<std::string_view> names;
+    while (!pending.empty()) {
+        const rapidjson::Value* v = pending.back();
+        pending.pop_back();
+        if (v->IsArray()) {
+            for (const auto& item : v->GetArray())
+                pending.push_back(&item);
+            continue;
+        }
+        if (!v->IsObject())
+            continue;
+        names.clear();
+        for (const auto& member : v->GetObject()) {
+            const std::string_view name(member.name.GetString(), member.name.GetStringLength());
+            if (!names.insert(name).second)
+                return std::string(name);
+            pending.push_back(&member.value);
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
 
 HttpResult<rapidjson::Document> json_body(const Request& request,
                                           std::initializer_list<std::string_view> fields) {
@@ -78,6 +117,8 @@ HttpResult<rapidjson::Document> json_body(const Request& request,
     }
     if (!doc.IsObject())
         return problem(400, "the request body must be a JSON object");
+    if (std::optional<std::string> twice = duplicate_member(doc))
+        return problem(400, "field '" + *twice + "' appears more than once in an object");
     for (const auto& member : doc.GetObject()) {
         const std::string_view name(member.name.GetString(), member.name.GetStringLength());
         if (std::find(fields.begin(), fields.end(), name) == fields.end())

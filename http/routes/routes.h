@@ -52,9 +52,10 @@ HttpResult<int64_t> change_rules(ApiContext& ctx, const Principal& principal,
 
 // Queues `delivery` in the outbox and wakes the dispatcher; its id, else the 503 or 500.
 HttpResult<int64_t> queue_delivery(ApiContext& ctx, const NewDelivery& delivery);
-// Done when this broker can send e-mail (SMS); else the 503 naming the options to set.
-HttpResult<> check_email_configured(const Config& config);
-HttpResult<> check_sms_configured(const Config& config);
+// Done when this broker can send e-mail (SMS); else a problem with `status` naming the
+// options to set: 503 for a send asked for now, 409 for a rule that would send later.
+HttpResult<> check_email_configured(const Config& config, int status = 503);
+HttpResult<> check_sms_configured(const Config& config, int status = 503);
 
 // The id in a path segment; 400 ("a <what> id is a positive integer") when it is not a
 // positive integer.

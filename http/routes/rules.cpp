@@ -14,6 +14,11 @@
 namespace culex {
 namespace {
 
+void note_rules_changed(const ApiContext& ctx) {
+    if (ctx.rules_changed)
+        ctx.rules_changed();
+}
+
 constexpr int kRecentDeliveries = 5;
 
 // A token limited to some topics may manage only rules inside them, and republish only to
@@ -201,6 +206,7 @@ Response replace(ApiContext& ctx, Request& request, const Principal& principal) 
         return database_failure(ctx, lease, outcome);
     if (!found)
         return problem(404, "no rule with id " + std::to_string(rule.value().row.id));
+    note_rules_changed(ctx);
     return rules_response(ctx, lease, 200, {updated}, true);
 }
 
@@ -253,6 +259,15 @@ HttpResult<Rule> parse_api_rule(const ApiContext& ctx, const rapidjson::Value& d
     Result<Rule> rule = parse_rule(definition, ctx.policy != nullptr ? ctx.policy : &kDefault);
     if (!rule.is_ok())
         return problem(400, rule.status().message());
+    // Accepted, such a rule would only make deliveries that die.
+    for (const RuleAction& action : rule.value().actions) {
+        HttpResult<> configured =
+            action.kind == DeliveryKind::kEmail ? check_email_configured(ctx.config, 409)
+            : action.kind == DeliveryKind::kSms ? check_sms_configured(ctx.config, 409)
+                                                : HttpResult<>(Done{});
+        if (!configured.is_ok())
+            return configured.error();
+    }
     return std::move(rule.value());
 }
 
@@ -263,6 +278,7 @@ HttpResult<RuleRow> insert_new_rule(ApiContext& ctx, PgPool::Lease& lease, const
         return problem(409, "a rule named '" + rule.name + "' exists");
     if (!outcome.ok())
         return database_failure(ctx, lease, outcome);
+    note_rules_changed(ctx);
     return created;
 }
 
@@ -293,6 +309,8 @@ HttpResult<int64_t> change_rules(ApiContext& ctx, const Principal& principal,
         return database_failure(ctx, lease.value(), outcome);
     if (what == RuleChange::kDelete)
         changed = found ? 1 : 0;
+    if (changed > 0)
+        note_rules_changed(ctx);
     if (id && !found)
         return missing();
     return changed;

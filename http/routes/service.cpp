@@ -85,6 +85,9 @@ Response metrics_page(ApiContext& ctx, const HttpMetrics& http) {
                           static_cast<double>(s.dropped_queue_full));
         prometheus_sample(out, "culex_messages_dropped_total", {{"cause", "refused_by_database"}},
                           static_cast<double>(s.refused_by_db));
+        counter("culex_messages_rejected_total",
+                "MQTT 5 messages refused to their publishers because the queue was full.",
+                s.rejected_queue_full);
         counter("culex_batches_total", "COPY batches committed.", s.batches);
         counter("culex_database_errors_total", "Failed write attempts.", s.db_errors);
         prometheus_header(out, "culex_database_up", "gauge",

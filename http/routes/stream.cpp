@@ -1,7 +1,11 @@
 // The live stream: Server-Sent Events of the messages arriving on topics that match an
-// MQTT filter, in arrival order. Each event's id is "<received µs>-<seq>"; a client that
-// reconnects with Last-Event-ID (or ?last_event_id=) first gets what it missed from
-// storage, then the live messages, without gaps or repeats at the seam.
+// MQTT filter, in arrival order: what the broker accepted for storage (MQTT and
+// /api/v1/publish), sent before it is committed so the stream goes on through a database
+// outage. Each event's id is "<received µs>-<seq>", and its data carries broker,
+// received_at and seq, which identify the record; a client that reconnects with
+// Last-Event-ID (or ?last_event_id=) first gets what it missed from storage, then the
+// live messages, without gaps or repeats at the seam. Records inserted over HTTP
+// (POST /api/v1/messages) are not arrivals and are on neither.
 #include <charconv>
 #include <thread>
 
@@ -45,7 +49,9 @@ std::optional<Position> parse_event_id(const std::string& text) {
 std::string event(const Message& m, const std::string& broker) {
     rapidjson::StringBuffer out;
     JsonWriter w(out);
-    write_message(w, stored_from(m, broker), false);
+    StoredMessage record = stored_from(m, broker);
+    record.seq = m.seq;
+    write_message(w, record, false);
     std::string text = "id: " + std::to_string(m.received_us) + "-" + std::to_string(m.seq) +
                        "\nevent: message\ndata: ";
     text.append(out.GetString(), out.GetSize());

@@ -202,10 +202,13 @@ Response get_uuid(Request& request) {
     if (!parsed.is_ok())
         return parsed.error();
     ParamReader& params = parsed.value();
-    const int64_t version = params.integer("version", 1, 4).value_or(4);
+    // Read as text: any other value, number or not, gets the one message naming both.
+    const std::string version_text = params.text("version").value_or("4");
     const int64_t count = params.integer("count", 1, kMaxCount).value_or(1);
-    if (version != 1 && version != 4)
-        params.fail("parameter 'version' must be 4 (random) or 1 (time-based)");
+    if (version_text != "1" && version_text != "4")
+        params.fail("parameter 'version' must be 4 (random) or 1 (time-based), not '" +
+                    version_text + "'");
+    const int version = version_text == "1" ? 1 : 4;
     if (HttpResult<> done = finish_params(params); !done.is_ok())
         return done.error();
     rapidjson::StringBuffer out;
@@ -214,7 +217,7 @@ Response get_uuid(Request& request) {
     w.Key("uuids");
     w.StartArray();
     for (int64_t i = 0; i < count; ++i)
-        write_string(w, new_uuid(static_cast<int>(version)));
+        write_string(w, new_uuid(version));
     w.EndArray();
     w.EndObject();
     return json_response(200, out);

@@ -27,7 +27,7 @@ Api& api() {
     static PgPool pool("host=127.0.0.1 port=1 connect_timeout=1", 1);
     static Authenticator auth(pool, kToken);
     static Api instance(
-        ApiContext{config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}});
+        ApiContext{config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}, {}});
     return instance;
 }
 

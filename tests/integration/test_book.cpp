@@ -313,6 +313,15 @@ TEST_CASE("book routes check tokens and topic filters, and refuse hostile segmen
     REQUIRE(made.status == 201);
     HttpClient team(book().api.base, json(made)["token"].GetString());
     CHECK(json(team.get("/get/team%2Fa")).Size() == 1);
+    // A topic's '/' left unencoded misses every route; the 404 says how to write it.
+    for (const char* path : {"/get/team/a", "/get/team/a/last/1", "/pub/team/a/hello"}) {
+        HttpReply missed = path[1] == 'p' ? team.post_json(path, "") : team.get(path);
+        INFO(path << " -> " << missed.body);
+        CHECK(missed.status == 404);
+        CHECK(missed.content_type == "application/problem+json");
+        CHECK(missed.body.find("write each '/' in it as %2F") != std::string::npos);
+    }
+    CHECK(team.get("/nothing/here").body.find("%2F") == std::string::npos);
     CHECK(team.get("/get/other%2Fb").status == 403);
     CHECK(team.get("/get/topicLike/*/payloadLike/*/last/5").status == 403);
     CHECK(team.get("/get/team%2F*/after/0/last/5").status == 403);

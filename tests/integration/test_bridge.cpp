@@ -76,7 +76,13 @@ class StreamReader {
              it != std::sregex_iterator(); ++it) {
             rapidjson::Document d;
             d.Parse((*it)[2].str().c_str());
-            out.emplace_back((*it)[1].str(), d.HasParseError() ? "" : d["payload"].GetString());
+            const std::string id = (*it)[1].str();
+            // The data names the record as the id does: its seq is the id's second part.
+            const bool named =
+                !d.HasParseError() && d.HasMember("seq") &&
+                std::to_string(d["seq"].GetUint64()) == id.substr(id.find('-') + 1) &&
+                d.HasMember("broker") && d.HasMember("received_at");
+            out.emplace_back(id, named ? d["payload"].GetString() : "<event without its record>");
         }
         return out;
     }
@@ -288,6 +294,14 @@ TEST_CASE("time, random values and UUIDs", "[bridge]") {
         CHECK(r.status == 400);
         CHECK(r.content_type == "application/problem+json");
     }
+    // Every unsupported version gets the same wording, whatever its kind.
+    for (const std::string version : {"2", "7", "0", "x", "4.0"}) {
+        HttpReply r = http.get("/api/v1/uuid?version=" + version);
+        INFO(version << " -> " << r.body);
+        CHECK(r.status == 400);
+        CHECK(r.body.find("parameter 'version' must be 4 (random) or 1 (time-based), not '" +
+                          version + "'") != std::string::npos);
+    }
     HttpClient nobody(bridge().base);
     CHECK(nobody.get("/api/v1/uuid").status == 401);
 }
@@ -314,12 +328,26 @@ TEST_CASE("the live stream delivers in order and resumes with Last-Event-ID", "[
             CHECK(events[static_cast<size_t>(i)].second == "s" + std::to_string(i));
         last_seen = events.back().first;
     }
-    // Missed while disconnected: replayed from storage, then live again.
-    for (int i = 20; i < 50; ++i)
+    // Missed while disconnected: replayed from storage, then live again. A record inserted
+    // over HTTP meanwhile is not an arrival: not replayed (nor sent live, below).
+    HttpClient inserter(b.base, kToken);
+    for (int i = 20; i < 50; ++i) {
         device.publish("stream/a", "s" + std::to_string(i), 1);
+        if (i == 30) {
+            REQUIRE(device.wait_acked());
+            REQUIRE(inserter
+                        .post_json("/api/v1/messages",
+                                   R"({"topic": "stream/a", "payload": "inserted"})")
+                        .status == 201);
+        }
+    }
     REQUIRE(device.wait_acked());
     StreamReader again(url, last_seen);
     REQUIRE(wait_until([&] { return again.events().size() >= 30; }, std::chrono::seconds(10)));
+    REQUIRE(
+        inserter
+            .post_json("/api/v1/messages", R"({"topic": "stream/a", "payload": "inserted live"})")
+            .status == 201);
     device.publish("stream/a", "s50", 1);
     REQUIRE(device.wait_acked());
     REQUIRE(wait_until([&] { return again.events().size() >= 31; }, std::chrono::seconds(10)));

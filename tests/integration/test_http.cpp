@@ -462,12 +462,14 @@ TEST_CASE("bad input gets a problem answer on every endpoint and changes nothing
                                 "retain=maybe",
                                 "where=temp",
                                 "where=temp%3E",
+                                "where=temp%3D%3E3",
                                 "where=a..b%3D1",
                                 "where=x%3C%7B%7D",
                                 "bogus=1",
                                 "topic=a&topic=b",
                                 "%zz=1",
-                                "contains="}) {
+                                "contains=",
+                                "like=abc%5C"}) {
         INFO(q);
         check_problem(http.get("/api/v1/messages?" + q), 400);
         check_problem(http.del("/api/v1/messages?" + q), 400);
@@ -664,4 +666,28 @@ TEST_CASE("/metrics reports ingest and HTTP in the Prometheus format", "[http]")
           std::string::npos);
     HttpClient nobody(a.base);
     check_problem(nobody.get("/metrics"), 401);
+}
+
+TEST_CASE("an API statement past http_statement_timeout_ms is cancelled: 503, connection kept",
+          "[http]") {
+    ApiBroker slow("slow-admin-token-0123456789",
+                   {{"http_statement_timeout_ms", "300"}, {"http_db_connections", "1"}});
+    HttpClient http(slow.base, "slow-admin-token-0123456789");
+    REQUIRE(http.post_json("/api/v1/messages", R"({"topic": "slow/t", "payload": "p"})").status ==
+            201);
+    // A deliberately slow statement: the read waits behind a lock this test holds.
+    auto db = cluster().connect(slow.db);
+    REQUIRE(db->exec("BEGIN").ok());
+    REQUIRE(db->exec("LOCK TABLE culex.message_store IN ACCESS EXCLUSIVE MODE").ok());
+    HttpReply cancelled = http.get("/api/v1/messages?topic=slow/t");
+    INFO(cancelled.body);
+    CHECK(cancelled.status == 503);
+    CHECK(cancelled.content_type == "application/problem+json");
+    CHECK(cancelled.body.find("plugin_opt_http_statement_timeout_ms (300 ms)") != std::string::npos);
+    REQUIRE(db->exec("ROLLBACK").ok());
+    // The pool's only connection survived the cancel and serves the next request.
+    HttpReply after = http.get("/api/v1/messages?topic=slow/t");
+    CHECK(after.status == 200);
+    CHECK(json(after)["items"].Size() == 1);
+    CHECK(slow.broker.log().find("HTTP API query failed") == std::string::npos);
 }

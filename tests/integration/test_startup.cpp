@@ -3,7 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include "storage/migrations.h"
+#include "support/api_broker.h"
 #include "support/fixture.h"
+#include "support/http_client.h"
+#include "support/mqtt_subscriber.h"
 
 using namespace culex::test;
 using namespace std::chrono_literals;
@@ -110,4 +113,32 @@ TEST_CASE("with per_listener_settings true messages are stored and the admin is 
         },
         30s);
     CHECK(warned);
+}
+
+TEST_CASE("a first start on an empty database logs no error and counts none", "[startup]") {
+    const std::string token = "startup-admin-token-0123456789";
+    ApiBroker api(token);
+    HttpClient http(api.base, token);
+    // The matcher and the dispatcher both at work: a rule republishes a message.
+    Subscriber out(api.broker.port(), "first/out");
+    REQUIRE(http.post_json("/api/v1/rules", R"({"name": "first", "topic_filter": "first/in",
+        "actions": [{"type": "republish", "topic": "first/out"}]})")
+                .status == 201);
+    MqttClient device(api.broker.port(), "first-device");
+    // Rules load within a reload period; publish until the republished copy arrives.
+    REQUIRE(wait_until(
+        [&] {
+            device.publish("first/in", "hello", 1);
+            return out.count() > 0;
+        },
+        30s));
+    const std::string metrics = http.get("/metrics").body;
+    CHECK(metrics.find("\nculex_database_errors_total 0\n") != std::string::npos);
+    CHECK(metrics.find("\nculex_delivery_database_errors_total 0\n") != std::string::npos);
+    const std::string log = api.broker.log();
+    INFO(log);
+    CHECK(log.find("does not exist") == std::string::npos);
+    CHECK(log.find("deliveries wait") == std::string::npos);
+    CHECK(log.find("Warning") == std::string::npos);
+    CHECK(log.find("Error") == std::string::npos);
 }

@@ -69,6 +69,38 @@ TEST_CASE("a lingering consumer wakes when the batch is full", "[queue]") {
     CHECK(out.size() == 3);
 }
 
+TEST_CASE("a consumer waiting for a backlog wakes at the message or the byte threshold",
+          "[queue]") {
+    const auto forever = std::chrono::steady_clock::now() + std::chrono::hours(1);
+    IngestQueue by_count(100, 1 << 20);
+    IngestQueue::WaitResult result = IngestQueue::WaitResult::kTimedOut;
+    std::thread consumer([&] { result = by_count.wait_for_backlog(3, 1 << 20, forever); });
+    for (uint64_t i = 1; i <= 3; ++i)
+        REQUIRE(by_count.try_push(make(i)) == IngestQueue::PushResult::kQueued);
+    consumer.join();  // hangs (ctest timeout) if the third push did not wake it
+    CHECK(result == IngestQueue::WaitResult::kReached);
+
+    IngestQueue by_bytes(100, 1 << 20);
+    const size_t one = make(1, 1000).footprint();
+    std::thread bytes_consumer([&] { result = by_bytes.wait_for_backlog(100, 2 * one, forever); });
+    REQUIRE(by_bytes.try_push(make(1, 1000)) == IngestQueue::PushResult::kQueued);
+    REQUIRE(by_bytes.try_push(make(2, 1000)) == IngestQueue::PushResult::kQueued);
+    bytes_consumer.join();
+    CHECK(result == IngestQueue::WaitResult::kReached);
+
+    IngestQueue idle(100, 1 << 20);
+    CHECK(idle.wait_for_backlog(1, 1, std::chrono::steady_clock::now() + 10ms) ==
+          IngestQueue::WaitResult::kTimedOut);
+    std::thread closing([&] { result = idle.wait_for_backlog(1, 1, forever); });
+    idle.close();
+    closing.join();
+    CHECK(result == IngestQueue::WaitResult::kClosed);
+    // Closed stays closed, even with the threshold reached.
+    CHECK(by_count.wait_for_backlog(1, 1, forever) == IngestQueue::WaitResult::kReached);
+    by_count.close();
+    CHECK(by_count.wait_for_backlog(1, 1, forever) == IngestQueue::WaitResult::kClosed);
+}
+
 TEST_CASE("close wakes the consumer and refuses new messages", "[queue]") {
     IngestQueue q(100, 1 << 20);
     std::vector<Message> out;

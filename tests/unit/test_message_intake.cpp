@@ -5,13 +5,28 @@
 
 using namespace std::chrono_literals;
 
-TEST_CASE("intake copies selected messages into the queue with rising sequence numbers",
-          "[intake]") {
-    culex::TopicSelector selector({"#"}, {"private/#"});
-    culex::IngestQueue queue(1000, 1 << 20);
+namespace {
+
+// An intake with its selector, queue, counters and log.
+struct IntakeUnderTest {
+    IntakeUnderTest(std::vector<std::string> store, std::vector<std::string> exclude,
+                    size_t capacity, culex::Config::QueueFull policy)
+        : selector(std::move(store), std::move(exclude)),
+          queue(capacity, 1 << 20),
+          intake(selector, queue, stats, log, policy) {}
+    culex::TopicSelector selector;
+    culex::IngestQueue queue;
     culex::IngestStats stats;
     culex::LogQueue log;
-    culex::MessageIntake intake(selector, queue, stats, log);
+    culex::MessageIntake intake;
+};
+
+}  // namespace
+
+TEST_CASE("intake copies selected messages into the queue with rising sequence numbers",
+          "[intake]") {
+    IntakeUnderTest t({"#"}, {"private/#"}, 1000, culex::Config::QueueFull::kDeliver);
+    auto& [selector, queue, stats, log, intake] = t;
 
     culex::IncomingPublish p;
     p.topic = "a/b";
@@ -48,21 +63,61 @@ TEST_CASE("intake copies selected messages into the queue with rising sequence n
 }
 
 TEST_CASE("a full queue drops, counts and logs instead of blocking", "[intake]") {
-    culex::TopicSelector selector({"#"}, {});
-    culex::IngestQueue queue(2, 1 << 20);
-    culex::IngestStats stats;
-    culex::LogQueue log;
-    culex::MessageIntake intake(selector, queue, stats, log);
+    IntakeUnderTest t({"#"}, {}, 2, culex::Config::QueueFull::kDeliver);
+    auto& [selector, queue, stats, log, intake] = t;
     culex::IncomingPublish p;
     p.topic = "t";
     for (int i = 0; i < 5; ++i)
-        intake.accept(p);
+        CHECK(intake.accept(p) ==
+              (i < 2 ? culex::IntakeResult::kQueued : culex::IntakeResult::kDropped));
     CHECK(stats.queued == 2);
     CHECK(stats.dropped_queue_full == 3);
     std::vector<std::string> lines;
     log.drain([&](culex::LogLevel, const std::string& line) { lines.push_back(line); });
     REQUIRE(lines.size() == 1);  // rate-limited: one line for the burst
     CHECK(lines[0].find("ingest queue full (queue_capacity)") != std::string::npos);
+}
+
+TEST_CASE("reject_v5 refuses what the queue cannot hold only to publishers that can be told",
+          "[intake]") {
+    IntakeUnderTest t({"#"}, {}, 1, culex::Config::QueueFull::kRejectV5);
+    auto& [selector, queue, stats, log, intake] = t;
+    culex::IncomingPublish p;
+    p.topic = "t";
+    p.refusable = true;
+    CHECK(intake.accept(p) == culex::IntakeResult::kQueued);  // room: never refused
+    CHECK(intake.accept(p) == culex::IntakeResult::kRefused);
+    p.refusable = false;  // MQTT 3.1.1 or QoS 0: dropped as under deliver
+    CHECK(intake.accept(p) == culex::IntakeResult::kDropped);
+    CHECK(stats.queued == 1);
+    CHECK(stats.rejected_queue_full == 1);
+    CHECK(stats.dropped_queue_full == 1);
+    std::vector<std::string> lines;
+    log.drain([&](culex::LogLevel, const std::string& line) { lines.push_back(line); });
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].find("1 MQTT 5 message(s) refused") != std::string::npos);
+}
+
+TEST_CASE("the observer sees only what was queued, and only while it is wanted", "[intake]") {
+    IntakeUnderTest t({"#"}, {"skip/#"}, 1000, culex::Config::QueueFull::kDeliver);
+    auto& [selector, queue, stats, log, intake] = t;
+    bool wanted = false;
+    std::vector<std::string> seen;
+    intake.set_observer([&] { return wanted; },
+                        [&](const culex::Message& m) { seen.push_back(m.topic); });
+    culex::IncomingPublish p;
+    p.topic = "unwatched";
+    intake.accept(p);
+    wanted = true;
+    p.topic = "skip/x";
+    intake.accept(p);
+    p.topic = "watched";
+    intake.accept(p);
+    for (int i = 0; i < 1000; ++i)  // fills the queue: the last is dropped
+        intake.accept(p);
+    CHECK(stats.dropped_queue_full == 2);
+    REQUIRE(seen.size() == 999);
+    CHECK(seen.front() == "watched");
 }
 
 TEST_CASE("selector applies store and exclude filters", "[intake]") {

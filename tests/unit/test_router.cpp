@@ -72,7 +72,7 @@ TEST_CASE("every API route is in the OpenAPI document, and nothing else is", "[h
     PgPool pool("host=127.0.0.1 port=1", 1);
     Authenticator auth(pool, "");
     Api api(
-        ApiContext{config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}});
+        ApiContext{config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}, {}});
     rapidjson::Document doc;
     doc.Parse(kOpenApiJson);
     REQUIRE_FALSE(doc.HasParseError());
@@ -100,7 +100,7 @@ TEST_CASE("the API answers problem+json without touching the database", "[http]"
     PgPool pool("host=127.0.0.1 port=1 connect_timeout=1", 1);
     Authenticator auth(pool, "0123456789abcdef0123");
     Api api(
-        ApiContext{config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}});
+        ApiContext{config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}, {}});
     Request r;
     r.method = "GET";
     r.path = "/api/v1/messages";

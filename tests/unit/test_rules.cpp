@@ -115,6 +115,16 @@ TEST_CASE("JSON conditions mean what they mean in the data API", "[rules]") {
     CHECK_FALSE(where({"a.3=3"}).matches(R"({"a": [1, 2, 3]})"));
     CHECK(where({"t>1", "t<5"}).matches(R"({"t": 3})"));
     CHECK_FALSE(where({"t>1", "t<5"}).matches(R"({"t": 7})"));
+    // Operator typos are refused rather than compared with the text they leave.
+    for (const char* typo :
+         {"temp=>3", "temp=<3", "temp==3", "temp!==3", "temp<>3", "temp>=>3", "temp = >3"}) {
+        INFO(typo);
+        Result<JsonCondition> refused = parse_json_condition(typo);
+        REQUIRE_FALSE(refused.is_ok());
+        CHECK(refused.status().message().find("begins with an operator character") !=
+              std::string::npos);
+    }
+    CHECK(where({R"(code="=>3")"}).matches(R"({"code": "=>3"})"));  // quoted, it is text
     PayloadCondition text({}, std::string("lo"), std::string("h%o"));
     CHECK(text.matches("hello"));
     CHECK_FALSE(text.matches("hero"));  // LIKE holds, contains does not

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <memory>
 
 namespace culex::test {
@@ -15,7 +16,15 @@ PluginOpts plugin_opts_for(const std::string& dbname, const PluginOpts& extra) {
     PluginOpts opts = {{"db_conninfo", cluster().conninfo(dbname)},
                        {"broker_id", "test-broker"},
                        {"db_retry_max_ms", "500"}};
-    opts.insert(opts.end(), extra.begin(), extra.end());
+    // An option in `extra` replaces the default above rather than repeating it.
+    for (const auto& [key, value] : extra) {
+        auto same = std::find_if(opts.begin(), opts.end(),
+                                 [&key](const auto& option) { return option.first == key; });
+        if (same != opts.end())
+            same->second = value;
+        else
+            opts.emplace_back(key, value);
+    }
     // Every broker serves HTTP, on a port of its own unless the test picks one.
     bool has_http = false;
     for (const auto& [key, value] : extra)

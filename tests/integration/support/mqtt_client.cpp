@@ -27,7 +27,7 @@ MqttClient::MqttClient(int port, const std::string& client_id, const std::string
     // Unlimited in-flight: QoS 0 and QoS 1/2 messages then leave in call order.
     mosquitto_max_inflight_messages_set(mosq_, 0);
     mosquitto_connect_callback_set(mosq_, on_connect);
-    mosquitto_publish_callback_set(mosq_, on_publish);
+    mosquitto_publish_v5_callback_set(mosq_, on_publish);
     if (mosquitto_connect(mosq_, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS ||
         mosquitto_loop_start(mosq_) != MOSQ_ERR_SUCCESS) {
         throw std::runtime_error("cannot connect to the broker");
@@ -47,8 +47,13 @@ void MqttClient::on_connect(struct mosquitto*, void* self, int rc) {
     static_cast<MqttClient*>(self)->connack_ = rc;
 }
 
-void MqttClient::on_publish(struct mosquitto*, void* self, int) {
-    ++static_cast<MqttClient*>(self)->acked_;
+void MqttClient::on_publish(struct mosquitto*, void* self, int, int reason_code,
+                            const mosquitto_property*) {
+    auto* client = static_cast<MqttClient*>(self);
+    // Reason codes from 0x80 are refusals (MQTT 5 only; 3.1.1 acknowledgements carry 0).
+    if (reason_code >= 0x80)
+        ++client->refused_;
+    ++client->acked_;
 }
 
 void MqttClient::publish(const std::string& topic, const std::string& payload, int qos,

@@ -26,15 +26,19 @@ class MqttClient {
     bool wait_acked(std::chrono::milliseconds timeout = std::chrono::seconds(60));
     // PUBLISHes acknowledged so far (QoS 1/2: by the broker; QoS 0: written).
     long acked() const { return acked_; }
+    // Of those, the ones an MQTT 5 broker refused (PUBACK/PUBREC reason code 0x80 or more).
+    long refused() const { return refused_; }
 
   private:
     static void on_connect(struct mosquitto*, void* self, int rc);
-    static void on_publish(struct mosquitto*, void* self, int mid);
+    static void on_publish(struct mosquitto*, void* self, int mid, int reason_code,
+                           const mosquitto_property* properties);
 
     struct mosquitto* mosq_ = nullptr;
     std::atomic<int> connack_{-1};
     std::atomic<long> sent_{0};
     std::atomic<long> acked_{0};
+    std::atomic<long> refused_{0};
 };
 
 }  // namespace culex::test
