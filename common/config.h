@@ -26,6 +26,12 @@ struct Config {
     // Bounds of the in-memory queue between the broker thread and the writer.
     size_t queue_capacity = 1000000;
     size_t queue_max_bytes = size_t{512} << 20;
+    // What a message that nothing can hold (queue full and no spool, or the spool full
+    // or failing) does to its publisher: kDeliver acknowledges it and it reaches
+    // subscribers unstored; kRejectV5 answers an MQTT 5 publisher's QoS 1/2 PUBLISH with
+    // reason code 0x87 so that the device keeps it (other publishers as kDeliver).
+    enum class QueueFull { kDeliver, kRejectV5 };
+    QueueFull queue_full = QueueFull::kDeliver;
     // Store a jsonb copy of payloads that are valid JSON (payload_json column).
     bool store_json = true;
     // Reconnect backoff ceiling while the database is unreachable.
@@ -48,6 +54,8 @@ struct Config {
     size_t http_max_body = size_t{1} << 20;
     // Connections the API may hold open to PostgreSQL, besides the writer's one.
     int http_db_connections = 4;
+    // statement_timeout of the API's statements; 0: none.
+    int64_t http_statement_timeout_ms = 30000;
     // Messages a live-stream client may fall behind before it is cut off.
     size_t stream_max_queue = 10000;
     // A token with every scope on every topic, from admin_token or admin_token_file;

@@ -239,6 +239,16 @@ const std::map<std::string, Setter>& setters() {
         {"batch_max_ms", integer(&Config::batch_max_ms, 0, 10000)},
         {"queue_capacity", integer(&Config::queue_capacity, 1000, 100000000)},
         {"queue_max_bytes", byte_size(&Config::queue_max_bytes)},
+        {"queue_full",
+         [](const std::string& key, const std::string& value, Config& c) {
+             if (value == "deliver")
+                 c.queue_full = Config::QueueFull::kDeliver;
+             else if (value == "reject_v5")
+                 c.queue_full = Config::QueueFull::kRejectV5;
+             else
+                 return bad(key, "expected deliver or reject_v5, not '" + value + "'");
+             return Status::ok();
+         }},
         {"store_json", [](const std::string& key, const std::string& value,
                           Config& c) { return parse_bool(key, value, c.store_json); }},
         {"db_retry_max_ms", integer(&Config::db_retry_max_ms, 100, 600000)},
@@ -263,6 +273,7 @@ const std::map<std::string, Setter>& setters() {
                             Config& c) { return parse_readable_file(key, value, c.http_tls_key); }},
         {"http_max_body", byte_size(&Config::http_max_body, int64_t{1} << 10)},
         {"http_db_connections", integer(&Config::http_db_connections, 1, 256)},
+        {"http_statement_timeout_ms", integer(&Config::http_statement_timeout_ms, 0, 86400000)},
         {"stream_max_queue", integer(&Config::stream_max_queue, 10, 1000000)},
         {"admin_token",
          [](const std::string& key, const std::string& value, Config& c) {

@@ -16,11 +16,12 @@ Platform::Platform(Config config)
     : config_(std::move(config)),
       queue_(config_.queue_capacity, config_.queue_max_bytes),
       selector_(config_.store_topics, config_.exclude_topics),
-      intake_(selector_, queue_, stats_, log_),
+      intake_(selector_, queue_, stats_, log_, config_.queue_full),
       writer_(config_, queue_, log_, stats_),
       // Options were checked when parsed, so the lists parse.
       policy_(TargetPolicy::parse(config_.delivery_allow, config_.delivery_deny).value()) {
-    intake_.set_observer([this](const Message& m) { live_.offer(m); });
+    intake_.set_observer([this] { return live_.subscribers() > 0; },
+                         [this](const Message& m) { live_.offer(m); });
 }
 
 Status Platform::start() {
@@ -43,8 +44,9 @@ Status Platform::start() {
             [this](std::vector<Message>& batch) { matcher_->committed(batch); });
     }
     if (!config_.http_listen.empty()) {
-        api_pool_ = std::make_unique<PgPool>(config_.db_conninfo,
-                                             static_cast<size_t>(config_.http_db_connections));
+        api_pool_ = std::make_unique<PgPool>(
+            config_.db_conninfo, static_cast<size_t>(config_.http_db_connections),
+            std::chrono::milliseconds(config_.http_statement_timeout_ms));
         auth_ = std::make_unique<Authenticator>(*api_pool_, config_.admin_token);
         api_ = std::make_unique<Api>(ApiContext{
             config_, *api_pool_, *auth_, log_, &stats_, [this] { return writer_.backlog(); },
@@ -52,6 +54,10 @@ Status Platform::start() {
             [this] {
                 if (dispatcher_)
                     dispatcher_->wake();
+            },
+            [this] {
+                if (matcher_)
+                    matcher_->rules_changed();
             }});
         HttpSettings settings;
         settings.listen = config_.http_listen;
@@ -109,14 +115,15 @@ void Platform::stop() {
                     "culex: %zu spooled batches wait in %s and are written at the next start.",
                     writer_.spool_file_count(), config_.spool_dir.c_str());
     }
-    log_.printf(LogLevel::kNotice,
-                "culex: stopped. received %" PRIu64 ", stored %" PRIu64 ", not selected %" PRIu64
-                ", dropped (queue full) %" PRIu64 ", refused by PostgreSQL %" PRIu64
-                ", spooled %" PRIu64 ", replayed from spool %" PRIu64
-                ", unwritten at shutdown %" PRIu64 ".",
-                stats_.received.load(), stats_.stored.load(), stats_.filtered.load(),
-                stats_.dropped_queue_full.load(), stats_.refused_by_db.load(),
-                stats_.spooled.load(), stats_.replayed.load(), unwritten);
+    log_.printf(
+        LogLevel::kNotice,
+        "culex: stopped. received %" PRIu64 ", stored %" PRIu64 ", not selected %" PRIu64
+        ", dropped (queue full) %" PRIu64 ", refused to MQTT 5 publishers (queue full) %" PRIu64
+        ", refused by PostgreSQL %" PRIu64 ", spooled %" PRIu64 ", replayed from spool %" PRIu64
+        ", unwritten at shutdown %" PRIu64 ".",
+        stats_.received.load(), stats_.stored.load(), stats_.filtered.load(),
+        stats_.dropped_queue_full.load(), stats_.rejected_queue_full.load(),
+        stats_.refused_by_db.load(), stats_.spooled.load(), stats_.replayed.load(), unwritten);
 }
 
 }  // namespace culex

@@ -29,7 +29,7 @@ struct Served {
           pool(cluster().conninfo(db), 4),
           auth(pool, kToken),
           api(ApiContext{
-              config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}}),
+              config, pool, auth, log, nullptr, {}, nullptr, nullptr, nullptr, nullptr, {}, {}}),
           port(free_port()) {
         config.broker_id = "in-process";
         settings.listen = "127.0.0.1:" + std::to_string(port);
