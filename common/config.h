@@ -52,6 +52,13 @@ struct Config {
     std::string http_tls_cert;
     std::string http_tls_key;
     size_t http_max_body = size_t{1} << 20;
+    // The HTTP front end (http/server/frontend.h): the time a request head may take,
+    // connections held in all and per client address, and the origins whose pages may
+    // call the API (CORS; "*" for any, empty for none).
+    int64_t http_request_head_timeout_ms = 10000;
+    int http_max_connections = 1024;
+    int http_max_connections_per_client = 32;
+    std::vector<std::string> http_cors_origins;
     // Connections the API may hold open to PostgreSQL, besides the writer's one.
     int http_db_connections = 4;
     // statement_timeout of the API's statements; 0: none.

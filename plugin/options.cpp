@@ -272,6 +272,37 @@ const std::map<std::string, Setter>& setters() {
         {"http_tls_key", [](const std::string& key, const std::string& value,
                             Config& c) { return parse_readable_file(key, value, c.http_tls_key); }},
         {"http_max_body", byte_size(&Config::http_max_body, int64_t{1} << 10)},
+        {"http_request_head_timeout_ms",
+         integer(&Config::http_request_head_timeout_ms, 100, 3600000)},
+        {"http_max_connections", integer(&Config::http_max_connections, 1, 1000000)},
+        {"http_max_connections_per_client",
+         integer(&Config::http_max_connections_per_client, 1, 1000000)},
+        {"http_cors_origins",
+         [](const std::string& key, const std::string& value, Config& c) {
+             // "*" alone, or exact origins (scheme://host[:port]) separated by commas.
+             c.http_cors_origins.clear();
+             size_t start = 0;
+             while (start <= value.size()) {
+                 size_t comma = value.find(',', start);
+                 if (comma == std::string::npos)
+                     comma = value.size();
+                 const std::string origin = trim(value.substr(start, comma - start));
+                 const size_t host = origin.find("://") + 3;
+                 const bool web =
+                     origin.rfind("http://", 0) == 0 || origin.rfind("https://", 0) == 0;
+                 if (origin != "*" && (!web || origin.size() == host ||
+                                       origin.find_first_of("/?# \t", host) != std::string::npos))
+                     return bad(key, "expected * or origins like https://app.example.com, "
+                                     "separated by commas, not '" + origin + "'");
+                 c.http_cors_origins.push_back(origin);
+                 start = comma + 1;
+             }
+             if (c.http_cors_origins.size() > 1 &&
+                 std::find(c.http_cors_origins.begin(), c.http_cors_origins.end(), "*") !=
+                     c.http_cors_origins.end())
+                 return bad(key, "* allows every origin; give it alone");
+             return Status::ok();
+         }},
         {"http_db_connections", integer(&Config::http_db_connections, 1, 256)},
         {"http_statement_timeout_ms", integer(&Config::http_statement_timeout_ms, 0, 86400000)},
         {"stream_max_queue", integer(&Config::stream_max_queue, 10, 1000000)},

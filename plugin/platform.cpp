@@ -65,6 +65,10 @@ Status Platform::start() {
         settings.tls_cert = config_.http_tls_cert;
         settings.tls_key = config_.http_tls_key;
         settings.max_body_bytes = config_.http_max_body;
+        settings.head_timeout = std::chrono::milliseconds(config_.http_request_head_timeout_ms);
+        settings.max_connections = config_.http_max_connections;
+        settings.max_connections_per_client = config_.http_max_connections_per_client;
+        settings.cors_origins = config_.http_cors_origins;
         http_ = std::make_unique<HttpServer>(
             settings, [this](Request& request) { return api_->handle(request); }, log_);
         Status served = http_->start();

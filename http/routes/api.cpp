@@ -53,7 +53,15 @@ Response Api::dispatch(Request& request, const Route*& route) {
         if (match.status == 400)
             return problem(400, "the path has a malformed %-escape");
         if (match.status == 404)
-            return problem(404, "no such endpoint; the API is described at /api/v1/openapi.json");
+            return problem(404, not_found_detail(request.path));
+        if (match.status == 405 && request.method == "OPTIONS") {
+            // What the path allows, which a CORS preflight also asks (server.h).
+            Response r;
+            r.status = 204;
+            r.content_type.clear();
+            r.headers.emplace_back("Allow", match.allow);
+            return r;
+        }
         if (match.status == 405) {
             Response r = problem(405, request.method + " is not allowed here; use " + match.allow);
             r.headers.emplace_back("Allow", match.allow);

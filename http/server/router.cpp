@@ -52,7 +52,9 @@ Router::Match Router::match(Request& request) const {
         }
         if (!fits)
             continue;
-        if (route.method != request.method) {
+        // HEAD is GET without the body (the server leaves it out).
+        const bool head_of_get = request.method == "HEAD" && route.method == "GET";
+        if (route.method != request.method && !head_of_get) {
             if (result.allow.find(route.method) == std::string::npos)
                 result.allow += (result.allow.empty() ? "" : ", ") + route.method;
             continue;

@@ -1,7 +1,7 @@
 // Maps a method and path to a route. Patterns are literal segments and `{name}`
 // parameters, one per segment ("/api/v1/messages/{id}"); a literal segment wins over a
-// parameter. Built once before the server starts, then read-only and shared by all
-// worker threads.
+// parameter. A HEAD request matches the GET route of its path. Built once before the
+// server starts, then read-only and shared by all worker threads.
 #pragma once
 
 #include <functional>
