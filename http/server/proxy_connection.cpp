@@ -509,6 +509,16 @@ void ProxyConnection::finish() {
     phase_ = Phase::kDone;
 }
 
+void ProxyConnection::watch(int fd, Endpoint& endpoint, uint32_t events, uint32_t& registered) {
+    if (events == registered)
+        return;
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.ptr = &endpoint;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+    registered = events;
+}
+
 void ProxyConnection::update_interest() {
     uint32_t client = 0;
     switch (phase_) {
@@ -533,13 +543,7 @@ void ProxyConnection::update_interest() {
     // Writes never wait for reads: renegotiation is off (transport.cpp).
     if (out_pending() || transport_->blocked_on_write())
         client |= EPOLLOUT;
-    if (client != client_events_) {
-        epoll_event ev{};
-        ev.events = client;
-        ev.data.ptr = &client_endpoint_;
-        epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd_, &ev);
-        client_events_ = client;
-    }
+    watch(fd_, client_endpoint_, client, client_events_);
     if (backend_fd_ < 0)
         return;
     uint32_t backend = 0;
@@ -548,13 +552,7 @@ void ProxyConnection::update_interest() {
     if (!(response_started_ && response_.body == BodyFraming::kUntilClose &&
           out_.size() - out_pos_ >= kMaxStreamBacklog))
         backend |= EPOLLIN;
-    if (backend != backend_events_) {
-        epoll_event ev{};
-        ev.events = backend;
-        ev.data.ptr = &backend_endpoint_;
-        epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, backend_fd_, &ev);
-        backend_events_ = backend;
-    }
+    watch(backend_fd_, backend_endpoint_, backend, backend_events_);
 }
 
 }  // namespace culex

@@ -90,6 +90,8 @@ class ProxyConnection {
     void close_backend();
     void finish();
     void update_interest();
+    // Changes what epoll reports for `fd` to `events` unless `registered` says it already is.
+    void watch(int fd, Endpoint& endpoint, uint32_t events, uint32_t& registered);
     bool out_pending() const { return out_pos_ < out_.size(); }
 
     const int epoll_fd_;
