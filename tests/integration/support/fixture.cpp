@@ -16,11 +16,14 @@ PluginOpts plugin_opts_for(const std::string& dbname, const PluginOpts& extra) {
     PluginOpts opts = {{"db_conninfo", cluster().conninfo(dbname)},
                        {"broker_id", "test-broker"},
                        {"db_retry_max_ms", "500"}};
-    // An option in `extra` replaces the default above rather than repeating it.
+    // An option in `extra` replaces the default above rather than repeating it; options
+    // that may repeat (store_topics, ...) are not among the defaults.
+    const size_t defaults = opts.size();
     for (const auto& [key, value] : extra) {
-        auto same = std::find_if(opts.begin(), opts.end(),
+        auto end = opts.begin() + static_cast<std::ptrdiff_t>(defaults);
+        auto same = std::find_if(opts.begin(), end,
                                  [&key](const auto& option) { return option.first == key; });
-        if (same != opts.end())
+        if (same != end)
             same->second = value;
         else
             opts.emplace_back(key, value);
