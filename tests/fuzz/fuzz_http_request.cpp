@@ -58,6 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case 200:
         case 201:
         case 204:
+        case 302:  // GET / sends people to /docs
         case 400:
         case 401:
         case 403:
