@@ -206,3 +206,27 @@ TEST_CASE("rule and delivery options", "[options]") {
     CHECK(error_of({{"sms_auth_token_file", "/nonexistent"}})
               .rfind("plugin_opt_sms_auth_token_file: cannot read", 0) == 0);
 }
+
+TEST_CASE("queue_full and http_statement_timeout_ms: defaults, every value, the extremes",
+          "[options]") {
+    auto defaults = parse_options({}, "host");
+    REQUIRE(defaults.is_ok());
+    CHECK(defaults.value().queue_full == culex::Config::QueueFull::kDeliver);
+    CHECK(defaults.value().http_statement_timeout_ms == 30000);
+    auto reject =
+        parse_options({{"queue_full", "reject_v5"}, {"http_statement_timeout_ms", "0"}}, "host");
+    REQUIRE(reject.is_ok());
+    CHECK(reject.value().queue_full == culex::Config::QueueFull::kRejectV5);
+    CHECK(reject.value().http_statement_timeout_ms == 0);  // no limit
+    auto deliver = parse_options(
+        {{"queue_full", "deliver"}, {"http_statement_timeout_ms", "86400000"}}, "host");
+    REQUIRE(deliver.is_ok());
+    CHECK(deliver.value().queue_full == culex::Config::QueueFull::kDeliver);
+    CHECK(deliver.value().http_statement_timeout_ms == 86400000);
+    CHECK(error_of({{"queue_full", "reject"}}) ==
+          "plugin_opt_queue_full: expected deliver or reject_v5, not 'reject'");
+    CHECK(error_of({{"http_statement_timeout_ms", "86400001"}})
+              .rfind("plugin_opt_http_statement_timeout_ms:", 0) == 0);
+    CHECK(error_of({{"http_statement_timeout_ms", "-1"}})
+              .rfind("plugin_opt_http_statement_timeout_ms:", 0) == 0);
+}
