@@ -45,6 +45,24 @@ struct Config {
     // Queued messages at which the writer starts moving batches to the spool.
     size_t spool_threshold = 20000;
 
+    // culex.message_store's time partitions (docs/storage.md): their width, a whole
+    // number of hours; 0 (option value `off`): Culex neither creates nor drops them.
+    int64_t partition_interval_s = 86400;
+    // Partitions wholly older than this are dropped; 0 keeps everything.
+    int64_t retention_s = 0;
+    // Topics kept for less time: rows of a matching topic older than age_s are deleted,
+    // in bounded batches. A topic matched by several entries keeps the shortest.
+    struct TopicRetention {
+        std::string filter;
+        int64_t age_s = 0;
+    };
+    std::vector<TopicRetention> retention_topics;
+    // Soft-deleted rows are purged this long after their deletion; 0: kept until purged.
+    int64_t trash_retention_s = 0;
+    // How often a broker tries to do the partition upkeep and retention (one broker of
+    // those on a database at a time).
+    int64_t maintenance_interval_s = 600;
+
     // HTTP API: "IPv4:port" to listen on; empty (option value `off`) disables the server.
     std::string http_listen = "127.0.0.1:8080";
     int http_threads = 16;

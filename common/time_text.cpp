@@ -1,6 +1,7 @@
 #include "time_text.h"
 
 #include <charconv>
+#include <utility>
 
 namespace culex {
 namespace {
@@ -143,6 +144,15 @@ std::optional<int64_t> parse_time_us(std::string_view text) {
         return ms * 1000;
     }
     return parse_rfc3339(text);
+}
+
+std::string format_duration(int64_t seconds) {
+    for (const auto& [unit, suffix] :
+         {std::pair<int64_t, const char*>{86400, "d"}, {3600, "h"}, {60, "m"}}) {
+        if (seconds != 0 && seconds % unit == 0)
+            return std::to_string(seconds / unit) + suffix;
+    }
+    return std::to_string(seconds) + "s";
 }
 
 }  // namespace culex

@@ -17,4 +17,8 @@ std::string format_rfc3339_us(int64_t epoch_us);
 // count of epoch milliseconds. nullopt for anything else or outside years 1970..9999.
 std::optional<int64_t> parse_time_us(std::string_view text);
 
+// A duration as the options write it: the largest of d, h, m that divides it, else
+// seconds (86400 -> "1d", 5400 -> "90m", 90 -> "90s").
+std::string format_duration(int64_t seconds);
+
 }  // namespace culex

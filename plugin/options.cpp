@@ -13,6 +13,7 @@
 #include <set>
 #include <string_view>
 
+#include "common/time_text.h"
 #include "common/topic_filter.h"
 #include "notify/recipients.h"
 #include "notify/target_policy.h"
@@ -20,6 +21,9 @@
 
 namespace culex {
 namespace {
+
+// A hundred years: past any retention anyone means, short of overflowing microseconds.
+constexpr int64_t kLongestRetentionS = int64_t{36500} * 86400;
 
 std::string trim(std::string_view s) {
     size_t b = 0;
@@ -100,6 +104,49 @@ Status parse_filter(const std::string& key, const std::string& value,
     if (!valid.is_ok())
         return bad(key, valid.message() + " ('" + value + "')");
     out.push_back(value);
+    return Status::ok();
+}
+
+// Durations: a whole number with a unit, s, m, h or d (`90d`, `12h`); with `off_allowed`,
+// also `off`, which is 0.
+Status parse_duration(const std::string& key, const std::string& value, int64_t min_s,
+                      int64_t max_s, int64_t& out, bool off_allowed = false) {
+    if (off_allowed && value == "off") {
+        out = 0;
+        return Status::ok();
+    }
+    int64_t unit = 0;
+    switch (value.empty() ? '\0' : value.back()) {
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        default:
+            break;
+    }
+    int64_t v = 0;
+    bool valid = unit != 0;
+    if (valid) {
+        const char* end = value.data() + value.size() - 1;
+        auto [stop, ec] = std::from_chars(value.data(), end, v);
+        valid =
+            ec == std::errc() && stop == end && v >= 0 && v <= max_s / unit && v * unit >= min_s;
+    }
+    if (!valid) {
+        return bad(key, std::string("expected ") + (off_allowed ? "off or " : "") +
+                            "a duration from " + format_duration(min_s) + " to " +
+                            format_duration(max_s) + " (a number and s, m, h or d), got '" + value +
+                            "'");
+    }
+    out = v * unit;
     return Status::ok();
 }
 
@@ -262,6 +309,42 @@ const std::map<std::string, Setter>& setters() {
          }},
         {"spool_max_bytes", byte_size(&Config::spool_max_bytes)},
         {"spool_threshold", integer(&Config::spool_threshold, 1, 100000000)},
+        {"partition_interval",
+         [](const std::string& key, const std::string& value, Config& c) {
+             Status s = parse_duration(key, value, 3600, 30 * 86400, c.partition_interval_s, true);
+             if (s.is_ok() && c.partition_interval_s % 3600 != 0)
+                 return bad(key, "expected whole hours (like 6h or 1d), got '" + value + "'");
+             return s;
+         }},
+        {"retention",
+         [](const std::string& key, const std::string& value, Config& c) {
+             return parse_duration(key, value, 3600, kLongestRetentionS, c.retention_s, true);
+         }},
+        {"retention_topics",
+         [](const std::string& key, const std::string& value, Config& c) {
+             const size_t space = value.find_last_of(" \t");
+             if (space == std::string::npos)
+                 return bad(key, "expected a topic filter and an age, like 'sensors/+/raw 7d'");
+             Config::TopicRetention entry;
+             entry.filter = trim(value.substr(0, space));
+             Status valid = validate_topic_filter(entry.filter);
+             if (!valid.is_ok())
+                 return bad(key, valid.message() + " ('" + entry.filter + "')");
+             Status age = parse_duration(key, value.substr(space + 1), 60, kLongestRetentionS,
+                                         entry.age_s);
+             if (!age.is_ok())
+                 return age;
+             c.retention_topics.push_back(std::move(entry));
+             return Status::ok();
+         }},
+        {"trash_retention",
+         [](const std::string& key, const std::string& value, Config& c) {
+             return parse_duration(key, value, 60, kLongestRetentionS, c.trash_retention_s, true);
+         }},
+        {"maintenance_interval",
+         [](const std::string& key, const std::string& value, Config& c) {
+             return parse_duration(key, value, 1, 86400, c.maintenance_interval_s);
+         }},
         {"http_listen", [](const std::string& key, const std::string& value,
                            Config& c) { return parse_listen(key, value, c.http_listen); }},
         {"http_threads", integer(&Config::http_threads, 2, 512)},
@@ -391,7 +474,7 @@ const std::map<std::string, Setter>& setters() {
 // Options that may be given on several lines, one value per line.
 bool is_list_option(const std::string& key) {
     return key == "store_topics" || key == "exclude_topics" || key == "delivery_allow" ||
-           key == "delivery_deny";
+           key == "delivery_deny" || key == "retention_topics";
 }
 
 }  // namespace

@@ -58,7 +58,8 @@ Status Platform::start() {
             [this] {
                 if (matcher_)
                     matcher_->rules_changed();
-            }});
+            },
+            &maintenance_stats_});
         HttpSettings settings;
         settings.listen = config_.http_listen;
         settings.threads = config_.http_threads;
@@ -76,6 +77,11 @@ Status Platform::start() {
             return served;
     }
     writer_.start();
+    if (config_.partition_interval_s > 0 || config_.retention_s > 0 ||
+        !config_.retention_topics.empty() || config_.trash_retention_s > 0) {
+        maintenance_ = std::make_unique<StorageMaintenance>(config_, log_, maintenance_stats_);
+        maintenance_->start();
+    }
     if (config_.rules) {
         matcher_->start();
         dispatcher_->start();
@@ -101,6 +107,8 @@ void Platform::stop() {
     live_.close();
     if (http_)
         http_->stop();
+    if (maintenance_)
+        maintenance_->stop();
     uint64_t unwritten = writer_.stop(std::chrono::milliseconds(config_.shutdown_timeout_ms));
     // After the writer: its last batches still reach the matcher.
     if (matcher_)

@@ -1,6 +1,6 @@
 // Everything one loaded Culex plugin owns, wired together: config, ingest queue,
-// intake, writer, log queue, counters, the rule matcher and delivery dispatcher (unless
-// `rules` is off) and, unless http_listen is empty, the HTTP API. Created in
+// intake, writer, storage maintenance, log queue, counters, the rule matcher and delivery
+// dispatcher (unless `rules` is off) and, unless http_listen is empty, the HTTP API. Created in
 // mosquitto_plugin_init and destroyed in mosquitto_plugin_cleanup, both on the broker thread. Free
 // of mosquitto headers so it can be tested without a broker.
 #pragma once
@@ -24,7 +24,9 @@
 #include "storage/ingest_queue.h"
 #include "storage/ingest_stats.h"
 #include "storage/ingest_writer.h"
+#include "storage/maintenance_stats.h"
 #include "storage/pg_pool.h"
+#include "storage/storage_maintenance.h"
 #include "topic_selector.h"
 
 namespace culex {
@@ -61,6 +63,9 @@ class Platform {
     TopicSelector selector_;
     MessageIntake intake_;
     IngestWriter writer_;
+    // Partition upkeep and retention, unless partitioning is off and nothing expires.
+    MaintenanceStats maintenance_stats_;
+    std::unique_ptr<StorageMaintenance> maintenance_;
     LoopWaker waker_;
     BrokerOutbox outbox_{10000};
     LiveFeed live_;

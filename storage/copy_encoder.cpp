@@ -5,7 +5,7 @@
 namespace culex {
 namespace {
 
-constexpr int16_t kColumnCount = 10;
+constexpr int16_t kColumnCount = 11;
 
 void put_u16(std::string& out, uint16_t v) {
     char b[2] = {static_cast<char>(v >> 8), static_cast<char>(v)};
@@ -42,9 +42,11 @@ void begin_copy(std::string& out) {
     put_u32(out, 0);  // header extension length
 }
 
-void append_copy_row(std::string& out, const Message& m, int32_t topic_id, int16_t broker_id,
-                     bool with_json) {
+void append_copy_row(std::string& out, const Message& m, int64_t id, int32_t topic_id,
+                     int16_t broker_id, bool with_json) {
     put_u16(out, kColumnCount);
+    put_u32(out, 8);
+    put_u64(out, static_cast<uint64_t>(id));
     put_u32(out, 4);
     put_u32(out, static_cast<uint32_t>(topic_id));
     put_bytes(out, m.payload);

@@ -13,7 +13,7 @@
 namespace culex {
 
 inline constexpr const char* kMessageStoreColumns =
-    "topic_id, payload, payload_json, qos, retain, client_id, username, broker_id, seq, "
+    "id, topic_id, payload, payload_json, qos, retain, client_id, username, broker_id, seq, "
     "received_at";
 
 // Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01 UTC).
@@ -23,8 +23,8 @@ inline constexpr int64_t kPostgresEpochOffsetUs = 946684800LL * 1000000LL;
 void begin_copy(std::string& out);
 // Appends one row; `with_json` puts the payload in payload_json too (the caller has
 // checked it with is_storable_json).
-void append_copy_row(std::string& out, const Message& message, int32_t topic_id, int16_t broker_id,
-                     bool with_json);
+void append_copy_row(std::string& out, const Message& message, int64_t id, int32_t topic_id,
+                     int16_t broker_id, bool with_json);
 // Appends the end-of-data marker.
 void finish_copy(std::string& out);
 

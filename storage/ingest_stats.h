@@ -22,6 +22,8 @@ struct IngestStats {
     std::atomic<uint64_t> spooled{0};              // messages moved to the disk spool
     std::atomic<uint64_t> replayed{0};             // spooled messages since written
     std::atomic<bool> db_up{false};                // the writer's connection is usable
+    std::atomic<uint64_t> spool_files{0};          // batches in the spool now
+    std::atomic<uint64_t> spool_bytes{0};          // and their size on disk
     // Rows per committed COPY, and how long each COPY with its commit took.
     Histogram batch_rows{{1, 10, 100, 500, 1000, 2000, 5000, 10000, 50000, 100000}};
     Histogram commit_seconds{

@@ -99,6 +99,7 @@ void IngestWriter::run() {
 
 bool IngestWriter::take_next_batch() {
     batch_state_ = BatchState::kFresh;
+    partitions_checked_again_ = false;
     batch_from_spool_ = false;
     uint64_t corrupt_before = spool_ ? spool_->corrupt_files() : 0;
     bool from_spool = spool_ && spool_->read_oldest(batch_);
@@ -122,9 +123,15 @@ bool IngestWriter::take_next_batch() {
     return !batch_.empty();
 }
 
+void IngestWriter::note_spool_size() {
+    stats_.spool_files = spool_ ? spool_->file_count() : 0;
+    stats_.spool_bytes = spool_ ? spool_->bytes() : 0;
+}
+
 void IngestWriter::finish_batch() {
     if (batch_from_spool_) {
         spool_->remove_oldest();
+        note_spool_size();
         stats_.replayed += batch_taken_size_;
         if (spool_->empty()) {
             log_.printf(LogLevel::kNotice,
@@ -150,6 +157,7 @@ Status IngestWriter::open_spool() {
         spool_.reset();
         return opened;
     }
+    note_spool_size();
     if (!spool_->empty()) {
         log_.printf(LogLevel::kNotice,
                     "culex: %zu spooled batches (%" PRIu64
@@ -191,6 +199,7 @@ bool IngestWriter::spill_to_spool(bool everything) {
         }
         stats_.spooled += moving.size();
     }
+    note_spool_size();
     auto now = SteadyClock::now();
     if (stats_.spooled != before && (everything || now - last_spool_log_ >= kOutageLogInterval)) {
         last_spool_log_ = now;
@@ -324,10 +333,46 @@ PgOutcome IngestWriter::row_exists(size_t index, bool& exists) {
     return found;
 }
 
+PgOutcome IngestWriter::prepare_batch() {
+    for (Message& m : batch_) {
+        if (m.received_us < kFirstRecordHourUs) {
+            // A clock at 1970 (a device without a real-time clock, before NTP): stored
+            // at the earliest time an id can name rather than not at all.
+            log_.printf(LogLevel::kWarning,
+                        "culex: a message on '%.200s' was received at %" PRId64
+                        " us since 1970, before any record id; it is stored as received at "
+                        "1970-01-01T01:00:00Z. Check this machine's clock.",
+                        m.topic.c_str(), m.received_us);
+            m.received_us = kFirstRecordHourUs;
+        }
+    }
+    if (config_.partition_interval_s > 0) {
+        std::vector<std::string> created;
+        PgOutcome covered = partitions_.ensure(
+            db_, batch_, static_cast<int>(config_.partition_interval_s / 3600), created);
+        for (const std::string& name : created) {
+            // Partitions are made ahead by the storage maintenance; this one was not
+            // (a clock step, a replay of old messages, or the first start).
+            log_.printf(LogLevel::kNotice,
+                        "culex: created partition culex.%s for messages that had none.",
+                        name.c_str());
+        }
+        if (!covered.ok())
+            return covered;
+    }
+    // Fresh ids on every attempt: a batch looked up and found unwritten is new again.
+    return message_ids_.assign(db_, batch_, ids_of_batch_);
+}
+
 IngestWriter::WriteResult IngestWriter::write_batch() {
     PgOutcome resolved = topic_ids_.resolve(db_, batch_, topic_ids_of_batch_);
     if (!resolved.ok()) {
         note_db_failure("registering topics", resolved);
+        return WriteResult::kRetry;
+    }
+    PgOutcome prepared = prepare_batch();
+    if (!prepared.ok()) {
+        note_db_failure("preparing partitions and ids", prepared);
         return WriteResult::kRetry;
     }
     if (batch_state_ == BatchState::kMaybeCommitted) {
@@ -355,7 +400,7 @@ IngestWriter::WriteResult IngestWriter::write_batch() {
     begin_copy(copy_buffer_);
     for (size_t i = 0; i < batch_.size(); ++i) {
         const Message& m = batch_[i];
-        append_copy_row(copy_buffer_, m, topic_ids_of_batch_[i], broker_db_id_,
+        append_copy_row(copy_buffer_, m, ids_of_batch_[i], topic_ids_of_batch_[i], broker_db_id_,
                         config_.store_json && is_storable_json(m.payload));
     }
     finish_copy(copy_buffer_);
@@ -368,6 +413,14 @@ IngestWriter::WriteResult IngestWriter::write_batch() {
         stats_.stored += batch_.size();
         ++stats_.batches;
         return WriteResult::kDone;
+    }
+    if (copied.error == PgErrorKind::kBadRow && config_.partition_interval_s > 0 &&
+        !partitions_checked_again_) {
+        // A partition the writer knew of may have been dropped by retention meanwhile
+        // (a replay of old messages); look again before blaming a row.
+        partitions_checked_again_ = true;
+        partitions_.forget();
+        return write_batch();
     }
     if (copied.error == PgErrorKind::kBadRow) {
         batch_state_ = BatchState::kRowByRow;
@@ -393,9 +446,9 @@ IngestWriter::WriteResult IngestWriter::write_rows_one_by_one() {
         }
         bool json = config_.store_json && is_storable_json(m.payload);
         if (outcome.ok())
-            outcome = write_one_row(m, topic_ids_of_batch_[i], json);
+            outcome = write_one_row(i, json);
         if (json && outcome.error == PgErrorKind::kBadRow) {
-            outcome = write_one_row(m, topic_ids_of_batch_[i], false);
+            outcome = write_one_row(i, false);
         }
         if (outcome.ok()) {
             ++stats_.stored;
@@ -410,6 +463,7 @@ IngestWriter::WriteResult IngestWriter::write_rows_one_by_one() {
             continue;
         }
         // Rows before i are done; keep the rest (i's own outcome is looked up next time).
+        // The next attempt resolves topics and ids for what is left.
         batch_.erase(batch_.begin(), batch_.begin() + static_cast<std::ptrdiff_t>(i));
         batch_size_ = batch_.size();
         note_db_failure("writing a refused batch row by row", outcome);
@@ -418,9 +472,10 @@ IngestWriter::WriteResult IngestWriter::write_rows_one_by_one() {
     return WriteResult::kDone;
 }
 
-PgOutcome IngestWriter::write_one_row(const Message& m, int32_t topic_id, bool with_json) {
+PgOutcome IngestWriter::write_one_row(size_t index, bool with_json) {
     begin_copy(copy_buffer_);
-    append_copy_row(copy_buffer_, m, topic_id, broker_db_id_, with_json);
+    append_copy_row(copy_buffer_, batch_[index], ids_of_batch_[index], topic_ids_of_batch_[index],
+                    broker_db_id_, with_json);
     finish_copy(copy_buffer_);
     return db_.copy_in(kCopySql.c_str(), copy_buffer_);
 }

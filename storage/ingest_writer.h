@@ -35,6 +35,8 @@
 #include "common/log.h"
 #include "ingest_queue.h"
 #include "ingest_stats.h"
+#include "message_ids.h"
+#include "partitions.h"
 #include "pg_connection.h"
 #include "spool.h"
 #include "topic_ids.h"
@@ -81,7 +83,9 @@ class IngestWriter {
     bool ensure_ready();
     WriteResult write_batch();
     WriteResult write_rows_one_by_one();
-    PgOutcome write_one_row(const Message& message, int32_t topic_id, bool with_json);
+    PgOutcome write_one_row(size_t index, bool with_json);
+    // Partitions and ids for the batch in hand, before each attempt to write it.
+    PgOutcome prepare_batch();
     PgOutcome row_exists(size_t index, bool& exists);
     void note_db_failure(const std::string& what, const PgOutcome& outcome);
     // Waits for the next attempt, spooling the backlog as it grows meanwhile.
@@ -91,6 +95,8 @@ class IngestWriter {
     bool spill_to_spool(bool everything);
     size_t spool_threshold_bytes() const;
     void note_spool_failure(const Status& status);
+    // Publishes the spool's size to IngestStats.
+    void note_spool_size();
     bool out_of_time() const;
 
     const Config& config_;
@@ -99,6 +105,8 @@ class IngestWriter {
     IngestStats& stats_;
     PgConnection db_;
     TopicIds topic_ids_;
+    MessageIds message_ids_;
+    PartitionCover partitions_;
     std::unique_ptr<Spool> spool_;
     bool batch_from_spool_ = false;  // batch_ is the spool's oldest file
     size_t batch_taken_size_ = 0;    // batch_.size() when taken, before any row-by-row progress
@@ -109,6 +117,7 @@ class IngestWriter {
     std::vector<Message> batch_;               // the batch being written, kept across retries
     std::atomic<size_t> batch_size_{0};        // batch_.size(), readable from other threads
     std::vector<int32_t> topic_ids_of_batch_;  // topic_ids_of_batch_[i] for batch_[i]
+    std::vector<int64_t> ids_of_batch_;        // record ids, fresh for every attempt
     std::string copy_buffer_;
     enum class BatchState {
         kFresh,           // never attempted, or known not to be stored
@@ -116,6 +125,7 @@ class IngestWriter {
         kRowByRow,        // holds a refused row: written row by row, each looked up first
     };
     BatchState batch_state_ = BatchState::kFresh;
+    bool partitions_checked_again_ = false;  // after a refused COPY of this batch
     int16_t broker_db_id_ = 0;
     bool ready_ = false;  // connected, migrated, broker id known
 

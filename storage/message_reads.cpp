@@ -66,8 +66,8 @@ StoredMessage row_to_message(const PGresult* r, int row, int c) {
 
 PgOutcome read_message(PgConnection& db, int64_t id, std::optional<StoredMessage>& found) {
     const std::string sql = std::string("SELECT ") + kRecordColumns +
-                            " FROM culex.message_store m" + kRecordJoins +
-                            " WHERE m.id = $1::bigint AND m.deleted_at IS NULL";
+                            " FROM culex.message_store m" + kRecordJoins + " WHERE " +
+                            record_id_sql("m", "$1::bigint") + " AND m.deleted_at IS NULL";
     PgOutcome outcome = db.exec_prepared(sql, {std::to_string(id)}, true);
     if (!outcome.ok())
         return outcome;
@@ -81,9 +81,8 @@ PgOutcome read_message(PgConnection& db, int64_t id, std::optional<StoredMessage
 PgOutcome read_topic_of(PgConnection& db, int64_t id, bool deleted,
                         std::optional<std::string>& topic) {
     const std::string sql =
-        std::string(
-            "SELECT t.name FROM culex.message_store m JOIN culex.topics t"
-            " ON t.id = m.topic_id WHERE m.id = $1::bigint AND m.deleted_at IS ") +
+        "SELECT t.name FROM culex.message_store m JOIN culex.topics t ON t.id = m.topic_id WHERE " +
+        record_id_sql("m", "$1::bigint") + " AND m.deleted_at IS " +
         (deleted ? "NOT NULL" : "NULL");
     PgOutcome outcome = db.exec_prepared(sql, {std::to_string(id)}, true);
     if (!outcome.ok())
@@ -183,8 +182,7 @@ PgOutcome read_arrivals_after(PgConnection& db, const std::string& broker,
         " WHERE m.deleted_at IS NULL AND m.broker_id = (SELECT id FROM culex.brokers WHERE name "
         "= " +
         broker_param + ") AND (m.received_at, m.seq) > (" + after + ", " + seq +
-        "::bigint) AND m.seq > 0 AND " +
-        topic_condition_sql("m.topic_id", filter, params) +
+        "::bigint) AND m.seq > 0 AND " + topic_condition_sql("m.topic_id", filter, params) +
         " ORDER BY m.received_at, m.seq LIMIT " + params.add(std::to_string(limit)) + "::bigint";
     PgOutcome outcome = db.exec_prepared(sql, params.values(), true);
     if (!outcome.ok())

@@ -103,6 +103,12 @@ std::string topic_condition_sql(std::string_view id_column, const std::string& f
            (skip_dollar ? " AND left(name, 1) <> '$'" : "") + ")";
 }
 
+std::string record_id_sql(const std::string& alias, const std::string& id_param) {
+    return alias + ".id = " + id_param + " AND " + alias +
+           ".received_at >= culex.message_id_from(" + id_param + ") AND " + alias +
+           ".received_at < culex.message_id_until(" + id_param + ")";
+}
+
 std::string micros_to_timestamptz(const std::string& placeholder) {
     return "(timestamptz 'epoch' + " + placeholder + "::bigint * interval '1 microsecond')";
 }
@@ -120,7 +126,7 @@ std::string selection_sql(const MessageSelection& s, RowState state, SqlParams& 
             break;
     }
     if (s.id)
-        parts.push_back("m.id = " + params.add(std::to_string(*s.id)) + "::bigint");
+        parts.push_back(record_id_sql("m", params.add(std::to_string(*s.id)) + "::bigint"));
     if (s.topic)
         parts.push_back(topic_condition_sql("m.topic_id", *s.topic, params));
     if (s.filter)

@@ -39,6 +39,10 @@ std::string topic_filter_regex(std::string_view filter);
 std::string topic_condition_sql(std::string_view id_column, const std::string& filter,
                                 SqlParams& params);
 
+// A condition that `alias`'s row has the record id in `id_param` (a bigint placeholder),
+// with the hour the id names, so that only that hour's partition is read.
+std::string record_id_sql(const std::string& alias, const std::string& id_param);
+
 // `timestamptz` SQL for a parameter holding microseconds since the epoch.
 std::string micros_to_timestamptz(const std::string& placeholder);
 

@@ -15,6 +15,7 @@ Api::Api(ApiContext ctx) : ctx_(std::move(ctx)) {
     add_message_routes(router_, ctx_);
     add_change_routes(router_, ctx_);
     add_token_routes(router_, ctx_);
+    add_storage_routes(router_, ctx_);
     add_utility_routes(router_, ctx_);
     add_stream_routes(router_, ctx_);
     add_rule_routes(router_, ctx_);

@@ -13,6 +13,7 @@
 #include "notify/notify_stats.h"
 #include "notify/target_policy.h"
 #include "storage/ingest_stats.h"
+#include "storage/maintenance_stats.h"
 #include "storage/pg_pool.h"
 
 namespace culex {
@@ -38,6 +39,9 @@ struct ApiContext {
     // Tells the rule matcher that culex.rules changed (committed), so the change applies
     // to the next message; may be empty.
     std::function<void()> rules_changed;
+    // Partition upkeep and retention counters, for /metrics and GET /api/v1/storage;
+    // absent in tests of the API alone.
+    const MaintenanceStats* maintenance = nullptr;
 };
 
 }  // namespace culex

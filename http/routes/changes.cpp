@@ -8,6 +8,7 @@
 #include "replies.h"
 #include "routes.h"
 #include "storage/message_changes.h"
+#include "storage/message_ids.h"
 #include "storage/message_reads.h"
 
 namespace culex {
@@ -38,6 +39,9 @@ HttpResult<NewMessage> read_new_message(const rapidjson::Document& doc) {
             us = parse_time_us(std::to_string(v.GetInt64()));
         if (!us)
             return problem(400, "field 'time' must be an RFC 3339 time or epoch milliseconds");
+        // Record ids count hours from the epoch, starting at 1 (storage/message_ids.h).
+        if (*us < kFirstRecordHourUs)
+            return problem(400, "field 'time' must be 1970-01-01T01:00:00Z or later");
         m.received_us = us;
     }
     m.client_id = "http";
@@ -83,8 +87,9 @@ Response post_message(ApiContext& ctx, Request& request, const Principal& princi
         return lease.error();
     int64_t id = 0;
     int64_t received_us = 0;
-    PgOutcome outcome = insert_message(lease.value().db(), m, ctx.config.broker_id,
-                                       ctx.config.store_json, id, received_us);
+    PgOutcome outcome =
+        insert_message(lease.value().db(), m, ctx.config.broker_id, ctx.config.store_json,
+                       static_cast<int>(ctx.config.partition_interval_s / 3600), id, received_us);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
     bool published = false;

@@ -22,6 +22,7 @@ void add_service_routes(Router& router, ApiContext& ctx, const HttpMetrics& metr
 void add_message_routes(Router& router, ApiContext& ctx);  // reads (D1-D3, aggregates, topics)
 void add_change_routes(Router& router, ApiContext& ctx);   // insert, delete, purge (D4-D7)
 void add_token_routes(Router& router, ApiContext& ctx);    // token administration
+void add_storage_routes(Router& router, ApiContext& ctx);  // partitions, retention, spool
 // publish over HTTP, timestamps, time, random values, UUIDs (M1-M4)
 void add_utility_routes(Router& router, ApiContext& ctx);
 // the live stream (Server-Sent Events)

@@ -104,6 +104,37 @@ Response metrics_page(ApiContext& ctx, const HttpMetrics& http) {
                           "Time to COPY and commit one batch.");
         prometheus_histogram(out, "culex_commit_seconds", {}, s.commit_seconds.snapshot());
     }
+    if (ctx.maintenance != nullptr) {
+        const MaintenanceStats& m = *ctx.maintenance;
+        prometheus_header(out, "culex_storage_maintenance_runs_total", "counter",
+                          "Maintenance runs: done by this broker, or skipped because another "
+                          "broker on the database held the lock.");
+        prometheus_sample(out, "culex_storage_maintenance_runs_total", {{"result", "done"}},
+                          static_cast<double>(m.runs));
+        prometheus_sample(out, "culex_storage_maintenance_runs_total", {{"result", "skipped"}},
+                          static_cast<double>(m.runs_skipped));
+        prometheus_header(out, "culex_storage_maintenance_errors_total", "counter",
+                          "Failed maintenance statements (retried at the next run).");
+        prometheus_sample(out, "culex_storage_maintenance_errors_total", {},
+                          static_cast<double>(m.errors));
+        prometheus_header(out, "culex_partitions_created_total", "counter",
+                          "Partitions of culex.message_store created ahead of time.");
+        prometheus_sample(out, "culex_partitions_created_total", {},
+                          static_cast<double>(m.partitions_created));
+        prometheus_header(out, "culex_partitions_dropped_total", "counter",
+                          "Partitions dropped by retention.");
+        prometheus_sample(out, "culex_partitions_dropped_total", {},
+                          static_cast<double>(m.partitions_dropped));
+        prometheus_header(out, "culex_retention_rows_deleted_total", "counter",
+                          "Messages removed by retention, by rule.");
+        const std::pair<const char*, uint64_t> removed[] = {
+            {"retention", m.rows_dropped},
+            {"retention_topics", m.rows_deleted_topics},
+            {"trash_retention", m.rows_purged_trash}};
+        for (const auto& [rule, rows] : removed)
+            prometheus_sample(out, "culex_retention_rows_deleted_total", {{"rule", rule}},
+                              static_cast<double>(rows));
+    }
     if (ctx.notify != nullptr) {
         const NotifyStats& n = *ctx.notify;
         auto counter = [&out](const char* name, const char* help, uint64_t value) {
@@ -167,8 +198,7 @@ void add_service_routes(Router& router, ApiContext& ctx, const HttpMetrics& metr
                     return metrics_page(ctx, metrics);
                 }});
     router.add({"GET", "/docs", Scope::kNone, docs_page(ctx)});
-    router.add({"GET", "/", Scope::kNone,
-                [](Request&, const Principal&) { return front_door(); }});
+    router.add({"GET", "/", Scope::kNone, [](Request&, const Principal&) { return front_door(); }});
 }
 
 }  // namespace culex

@@ -30,6 +30,16 @@ TEST_CASE("base64 round-trips every byte and refuses non-canonical text", "[http
     CHECK_FALSE(base64url_decode("A"));
 }
 
+TEST_CASE("durations format with the largest unit that divides them", "[http]") {
+    CHECK(format_duration(86400) == "1d");
+    CHECK(format_duration(int64_t{36500} * 86400) == "36500d");
+    CHECK(format_duration(90000) == "25h");
+    CHECK(format_duration(5400) == "90m");
+    CHECK(format_duration(90) == "90s");
+    CHECK(format_duration(1) == "1s");
+    CHECK(format_duration(0) == "0s");
+}
+
 TEST_CASE("RFC 3339 times parse and format with microseconds", "[http]") {
     CHECK(format_rfc3339_us(0) == "1970-01-01T00:00:00.000000Z");
     CHECK(format_rfc3339_us(1795668805253155) == "2026-11-26T04:53:25.253155Z");

@@ -230,3 +230,88 @@ TEST_CASE("queue_full and http_statement_timeout_ms: defaults, every value, the 
     CHECK(error_of({{"http_statement_timeout_ms", "-1"}})
               .rfind("plugin_opt_http_statement_timeout_ms:", 0) == 0);
 }
+
+TEST_CASE("partition and retention options: defaults, units, both ends of each range",
+          "[options]") {
+    auto defaults = parse_options({}, "host");
+    REQUIRE(defaults.is_ok());
+    const culex::Config& d = defaults.value();
+    CHECK(d.partition_interval_s == 86400);
+    CHECK(d.retention_s == 0);
+    CHECK(d.retention_topics.empty());
+    CHECK(d.trash_retention_s == 0);
+    CHECK(d.maintenance_interval_s == 600);
+
+    auto lowest = parse_options({{"partition_interval", "1h"},
+                                 {"retention", "1h"},
+                                 {"retention_topics", "debug/# 1m"},
+                                 {"retention_topics", "sensors/+/raw  7d"},
+                                 {"trash_retention", "1m"},
+                                 {"maintenance_interval", "1s"}},
+                                "host");
+    REQUIRE(lowest.is_ok());
+    const culex::Config& l = lowest.value();
+    CHECK(l.partition_interval_s == 3600);
+    CHECK(l.retention_s == 3600);
+    REQUIRE(l.retention_topics.size() == 2);
+    CHECK(l.retention_topics[0].filter == "debug/#");
+    CHECK(l.retention_topics[0].age_s == 60);
+    CHECK(l.retention_topics[1].filter == "sensors/+/raw");
+    CHECK(l.retention_topics[1].age_s == 7 * 86400);
+    CHECK(l.trash_retention_s == 60);
+    CHECK(l.maintenance_interval_s == 1);
+
+    auto highest = parse_options({{"partition_interval", "30d"},
+                                  {"retention", "36500d"},
+                                  {"trash_retention", "off"},
+                                  {"maintenance_interval", "1d"}},
+                                 "host");
+    REQUIRE(highest.is_ok());
+    CHECK(highest.value().partition_interval_s == 30 * 86400);
+    CHECK(highest.value().retention_s == int64_t{36500} * 86400);
+    CHECK(highest.value().trash_retention_s == 0);
+    CHECK(highest.value().maintenance_interval_s == 86400);
+    auto off = parse_options({{"partition_interval", "off"}, {"retention", "off"}}, "host");
+    REQUIRE(off.is_ok());
+    CHECK(off.value().partition_interval_s == 0);
+    CHECK(off.value().retention_s == 0);
+    CHECK(parse_options({{"partition_interval", "720h"}}, "host").value().partition_interval_s ==
+          30 * 86400);
+
+    CHECK(error_of({{"partition_interval", "59m"}}) ==
+          "plugin_opt_partition_interval: expected off or a duration from 1h to 30d (a number "
+          "and s, m, h or d), got '59m'");
+    CHECK(error_of({{"partition_interval", "721h"}}).rfind("plugin_opt_partition_interval:", 0) ==
+          0);
+    CHECK(error_of({{"partition_interval", "90m"}}) ==
+          "plugin_opt_partition_interval: expected whole hours (like 6h or 1d), got '90m'");
+    CHECK(error_of({{"partition_interval", "1"}}).rfind("plugin_opt_partition_interval:", 0) == 0);
+    CHECK(error_of({{"partition_interval", ""}}).rfind("plugin_opt_partition_interval:", 0) == 0);
+    CHECK(error_of({{"retention", "59m"}}).rfind("plugin_opt_retention: expected off or", 0) == 0);
+    CHECK(error_of({{"retention", "36501d"}}).rfind("plugin_opt_retention:", 0) == 0);
+    CHECK(error_of({{"retention", "-1d"}}).rfind("plugin_opt_retention:", 0) == 0);
+    CHECK(error_of({{"retention", "1w"}}).rfind("plugin_opt_retention:", 0) == 0);
+    CHECK(error_of({{"retention_topics", "debug/#"}}) ==
+          "plugin_opt_retention_topics: expected a topic filter and an age, like "
+          "'sensors/+/raw 7d'");
+    CHECK(error_of({{"retention_topics", "a/#/b 1d"}}).rfind("plugin_opt_retention_topics:", 0) ==
+          0);
+    CHECK(error_of({{"retention_topics", "debug/# 59s"}}) ==
+          "plugin_opt_retention_topics: expected a duration from 1m to 36500d (a number and s, "
+          "m, h or d), got '59s'");
+    CHECK(
+        error_of({{"retention_topics", "debug/# off"}}).rfind("plugin_opt_retention_topics:", 0) ==
+        0);
+    CHECK(error_of({{"trash_retention", "59s"}}).rfind("plugin_opt_trash_retention:", 0) == 0);
+    CHECK(error_of({{"maintenance_interval", "0s"}}) ==
+          "plugin_opt_maintenance_interval: expected a duration from 1s to 1d (a number and s, m, "
+          "h or d), got '0s'");
+    CHECK(
+        error_of({{"maintenance_interval", "25h"}}).rfind("plugin_opt_maintenance_interval:", 0) ==
+        0);
+    CHECK(
+        error_of({{"maintenance_interval", "off"}}).rfind("plugin_opt_maintenance_interval:", 0) ==
+        0);
+    CHECK(error_of({{"retention", "1d"}, {"retention", "2d"}}) ==
+          "plugin_opt_retention: given more than once");
+}

@@ -16,8 +16,9 @@ PluginOpts with_api(int http_port, const std::string& admin_token, const PluginO
 
 }  // namespace
 
-ApiBroker::ApiBroker(const std::string& admin_token, const PluginOpts& extra)
-    : db(cluster().create_database()),
+ApiBroker::ApiBroker(const std::string& admin_token, const PluginOpts& extra,
+                     const std::string& database)
+    : db(database.empty() ? cluster().create_database() : database),
       http_port(free_port()),
       base("http://127.0.0.1:" + std::to_string(http_port)),
       broker(plugin_opts_for(db, with_api(http_port, admin_token, extra))) {

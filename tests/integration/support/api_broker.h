@@ -12,7 +12,9 @@
 namespace culex::test {
 
 struct ApiBroker {
-    ApiBroker(const std::string& admin_token, const PluginOpts& extra = {});
+    // On a new database, or on `database` when given (one the test has prepared).
+    ApiBroker(const std::string& admin_token, const PluginOpts& extra = {},
+              const std::string& database = "");
 
     std::string db;
     int http_port;
