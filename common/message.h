@@ -29,6 +29,10 @@ struct Message {
     uint64_t seq = 0;
     // Broker receive time, microseconds since the Unix epoch (CLOCK_REALTIME).
     int64_t received_us = 0;
+    // The record id, given by the storage writer when it writes the message; 0 before,
+    // and when a batch replayed from the spool turned out to be stored by an earlier run
+    // (its ids are then not known without a lookup).
+    int64_t id = 0;
 
     // Approximate memory the message holds, for the queue's byte bound.
     size_t footprint() const {

@@ -206,16 +206,28 @@ bool RuleMatcher::process(const std::vector<Message>& batch) {
     const std::vector<Match> matches = match(batch);
     if (matches.empty())
         return true;
-    std::vector<const Message*> matched;
-    for (const Match& m : matches)
-        matched.push_back(m.message);
+    // The writer gives the ids it stored; only a batch replayed from the spool that an
+    // earlier run may have committed leaves some unknown, to be looked up.
     std::vector<int64_t> ids;
-    PgOutcome outcome = read_record_ids(db_, config_.broker_id, matched, ids);
-    if (!outcome.ok()) {
-        ++stats_.db_errors;
-        if (outcome.error == PgErrorKind::kConnection)
-            db_.close();
-        return false;
+    std::vector<const Message*> unknown;
+    for (const Match& m : matches) {
+        ids.push_back(m.message->id);
+        if (m.message->id == 0)
+            unknown.push_back(m.message);
+    }
+    if (!unknown.empty()) {
+        std::vector<int64_t> found;
+        PgOutcome outcome = read_record_ids(db_, config_.broker_id, unknown, found);
+        if (!outcome.ok()) {
+            ++stats_.db_errors;
+            if (outcome.error == PgErrorKind::kConnection)
+                db_.close();
+            return false;
+        }
+        for (size_t i = 0, k = 0; i < ids.size(); ++i) {
+            if (ids[i] == 0)
+                ids[i] = found[k++];
+        }
     }
     return enqueue(deliveries_of(matches, ids), matches.size(), batch.size());
 }

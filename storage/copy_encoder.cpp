@@ -42,11 +42,11 @@ void begin_copy(std::string& out) {
     put_u32(out, 0);  // header extension length
 }
 
-void append_copy_row(std::string& out, const Message& m, int64_t id, int32_t topic_id,
-                     int16_t broker_id, bool with_json) {
+void append_copy_row(std::string& out, const Message& m, int32_t topic_id, int16_t broker_id,
+                     bool with_json) {
     put_u16(out, kColumnCount);
     put_u32(out, 8);
-    put_u64(out, static_cast<uint64_t>(id));
+    put_u64(out, static_cast<uint64_t>(m.id));
     put_u32(out, 4);
     put_u32(out, static_cast<uint32_t>(topic_id));
     put_bytes(out, m.payload);

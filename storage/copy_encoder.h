@@ -21,10 +21,10 @@ inline constexpr int64_t kPostgresEpochOffsetUs = 946684800LL * 1000000LL;
 
 // Starts a new COPY stream in `out` (cleared first).
 void begin_copy(std::string& out);
-// Appends one row; `with_json` puts the payload in payload_json too (the caller has
-// checked it with is_storable_json).
-void append_copy_row(std::string& out, const Message& message, int64_t id, int32_t topic_id,
-                     int16_t broker_id, bool with_json);
+// Appends one row, with message.id as its id; `with_json` puts the payload in
+// payload_json too (the caller has checked it with is_storable_json).
+void append_copy_row(std::string& out, const Message& message, int32_t topic_id, int16_t broker_id,
+                     bool with_json);
 // Appends the end-of-data marker.
 void finish_copy(std::string& out);
 

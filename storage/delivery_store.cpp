@@ -225,11 +225,11 @@ PgOutcome recent_deliveries(PgConnection& db, const std::vector<int64_t>& rule_i
 
 PgOutcome retry_delivery(PgConnection& db, int64_t id, std::optional<DeliveryRow>& row) {
     std::vector<DeliveryRow> found;
-    const std::string sql =
-        std::string("UPDATE culex.deliveries SET state = 'pending', attempts = 0,"
-                    " next_attempt_at = now(), updated_at = now()"
-                    " WHERE id = $1::bigint AND state = 'dead' RETURNING ") +
-        kColumns;
+    const std::string sql = std::string(
+                                "UPDATE culex.deliveries SET state = 'pending', attempts = 0,"
+                                " next_attempt_at = now(), updated_at = now()"
+                                " WHERE id = $1::bigint AND state = 'dead' RETURNING ") +
+                            kColumns;
     PgOutcome outcome = rows(db.exec(sql.c_str(), {std::to_string(id)}), found);
     row.reset();
     if (outcome.ok() && !found.empty())

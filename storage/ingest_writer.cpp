@@ -360,8 +360,7 @@ PgOutcome IngestWriter::prepare_batch() {
         if (!covered.ok())
             return covered;
     }
-    // Fresh ids on every attempt: a batch looked up and found unwritten is new again.
-    return message_ids_.assign(db_, batch_, ids_of_batch_);
+    return PgOutcome{};
 }
 
 IngestWriter::WriteResult IngestWriter::write_batch() {
@@ -372,7 +371,7 @@ IngestWriter::WriteResult IngestWriter::write_batch() {
     }
     PgOutcome prepared = prepare_batch();
     if (!prepared.ok()) {
-        note_db_failure("preparing partitions and ids", prepared);
+        note_db_failure("preparing partitions", prepared);
         return WriteResult::kRetry;
     }
     if (batch_state_ == BatchState::kMaybeCommitted) {
@@ -395,12 +394,19 @@ IngestWriter::WriteResult IngestWriter::write_batch() {
         }
         batch_state_ = first ? BatchState::kRowByRow : BatchState::kFresh;
     }
+    // Ids as the rows were stored stay with a batch found committed above.
+    // Fresh ids for every attempt: a batch looked up and found unwritten is new again.
+    PgOutcome assigned = message_ids_.assign(db_, batch_);
+    if (!assigned.ok()) {
+        note_db_failure("reserving record ids", assigned);
+        return WriteResult::kRetry;
+    }
     if (batch_state_ == BatchState::kRowByRow)
         return write_rows_one_by_one();
     begin_copy(copy_buffer_);
     for (size_t i = 0; i < batch_.size(); ++i) {
         const Message& m = batch_[i];
-        append_copy_row(copy_buffer_, m, ids_of_batch_[i], topic_ids_of_batch_[i], broker_db_id_,
+        append_copy_row(copy_buffer_, m, topic_ids_of_batch_[i], broker_db_id_,
                         config_.store_json && is_storable_json(m.payload));
     }
     finish_copy(copy_buffer_);
@@ -441,6 +447,7 @@ IngestWriter::WriteResult IngestWriter::write_rows_one_by_one() {
         bool exists = false;
         PgOutcome outcome = row_exists(i, exists);
         if (outcome.ok() && exists) {
+            batch_[i].id = 0;  // stored by an earlier attempt, under another id
             ++stats_.stored;
             continue;
         }
@@ -474,8 +481,8 @@ IngestWriter::WriteResult IngestWriter::write_rows_one_by_one() {
 
 PgOutcome IngestWriter::write_one_row(size_t index, bool with_json) {
     begin_copy(copy_buffer_);
-    append_copy_row(copy_buffer_, batch_[index], ids_of_batch_[index], topic_ids_of_batch_[index],
-                    broker_db_id_, with_json);
+    append_copy_row(copy_buffer_, batch_[index], topic_ids_of_batch_[index], broker_db_id_,
+                    with_json);
     finish_copy(copy_buffer_);
     return db_.copy_in(kCopySql.c_str(), copy_buffer_);
 }

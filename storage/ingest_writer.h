@@ -84,7 +84,7 @@ class IngestWriter {
     WriteResult write_batch();
     WriteResult write_rows_one_by_one();
     PgOutcome write_one_row(size_t index, bool with_json);
-    // Partitions and ids for the batch in hand, before each attempt to write it.
+    // Partitions for the batch in hand, before each attempt to write it.
     PgOutcome prepare_batch();
     PgOutcome row_exists(size_t index, bool& exists);
     void note_db_failure(const std::string& what, const PgOutcome& outcome);
@@ -117,7 +117,6 @@ class IngestWriter {
     std::vector<Message> batch_;               // the batch being written, kept across retries
     std::atomic<size_t> batch_size_{0};        // batch_.size(), readable from other threads
     std::vector<int32_t> topic_ids_of_batch_;  // topic_ids_of_batch_[i] for batch_[i]
-    std::vector<int64_t> ids_of_batch_;        // record ids, fresh for every attempt
     std::string copy_buffer_;
     enum class BatchState {
         kFresh,           // never attempted, or known not to be stored

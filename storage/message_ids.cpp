@@ -37,8 +37,7 @@ PgOutcome MessageIds::reserve(PgConnection& db, const std::map<int64_t, int64_t>
     return reserved;
 }
 
-PgOutcome MessageIds::assign(PgConnection& db, const std::vector<Message>& batch,
-                             std::vector<int64_t>& ids) {
+PgOutcome MessageIds::assign(PgConnection& db, std::vector<Message>& batch) {
     // What each hour needs beyond the ids its block still holds.
     std::map<int64_t, int64_t> wanted;
     for (const Message& m : batch)
@@ -54,11 +53,8 @@ PgOutcome MessageIds::assign(PgConnection& db, const std::vector<Message>& batch
         if (!reserved.ok())
             return reserved;
     }
-    ids.resize(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) {
-        Block& block = blocks_[message_id_hour(batch[i].received_us)];
-        ids[i] = block.next++;
-    }
+    for (Message& m : batch)
+        m.id = blocks_[message_id_hour(m.received_us)].next++;
     for (auto it = blocks_.begin(); blocks_.size() > kMaxHours && it != blocks_.end();)
         it = wanted.count(it->first) != 0 ? std::next(it) : blocks_.erase(it);
     return PgOutcome{};

@@ -28,9 +28,8 @@ int64_t message_id_hour(int64_t received_us);
 
 class MessageIds {
   public:
-    // Sets ids[i] for batch[i]. On error ids is unspecified and no block is lost track of.
-    PgOutcome assign(PgConnection& db, const std::vector<Message>& batch,
-                     std::vector<int64_t>& ids);
+    // Sets the id of every message in `batch`. On error the ids are unspecified.
+    PgOutcome assign(PgConnection& db, std::vector<Message>& batch);
 
   private:
     struct Block {
