@@ -99,10 +99,14 @@ PgOutcome read_series(PgConnection& db, const MessageSelection& selection, const
     std::string where = selection_sql(selection, RowState::kLive, params);
     const char* direction = page.ascending ? "ASC" : "DESC";
     if (page.after) {
-        // A row comparison, so the (topic_id, received_at, id) index serves the page.
-        where += std::string(" AND (m.received_at, m.id) ") + (page.ascending ? ">" : "<") + " (" +
-                 micros_to_timestamptz(params.add(std::to_string(page.after->received_us))) + ", " +
-                 params.add(std::to_string(page.after->id)) + "::bigint)";
+        // A row comparison, so the (topic_id, received_at, id) index serves the page; the
+        // plain bound beside it lets the planner skip partitions the page cannot reach.
+        const std::string at =
+            micros_to_timestamptz(params.add(std::to_string(page.after->received_us)));
+        const char* op = page.ascending ? ">" : "<";
+        where += std::string(" AND (m.received_at, m.id) ") + op + " (" + at + ", " +
+                 params.add(std::to_string(page.after->id)) + "::bigint) AND m.received_at " + op +
+                 "= " + at;
     }
     const std::string sql = std::string("SELECT ") + kRecordColumns +
                             " FROM culex.message_store m" + kRecordJoins + " WHERE " + where +
@@ -182,7 +186,8 @@ PgOutcome read_arrivals_after(PgConnection& db, const std::string& broker,
         " WHERE m.deleted_at IS NULL AND m.broker_id = (SELECT id FROM culex.brokers WHERE name "
         "= " +
         broker_param + ") AND (m.received_at, m.seq) > (" + after + ", " + seq +
-        "::bigint) AND m.seq > 0 AND " + topic_condition_sql("m.topic_id", filter, params) +
+        "::bigint) AND m.received_at >= " + after + " AND m.seq > 0 AND " +
+        topic_condition_sql("m.topic_id", filter, params) +
         " ORDER BY m.received_at, m.seq LIMIT " + params.add(std::to_string(limit)) + "::bigint";
     PgOutcome outcome = db.exec_prepared(sql, params.values(), true);
     if (!outcome.ok())

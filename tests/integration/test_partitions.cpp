@@ -5,6 +5,7 @@
 #include <rapidjson/document.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "common/clock.h"
@@ -511,4 +512,43 @@ TEST_CASE("GET /api/v1/storage: partitions, retention settings, the oldest and n
     CHECK(reader.get("/api/v1/storage").status == 403);
     CHECK(HttpClient(api.base).get("/api/v1/storage").status == 401);
     CHECK(http.get("/api/v1/storage?x=1").status == 400);
+}
+
+TEST_CASE("pages walk across partitions, ties on a partition's first instant included",
+          "[partitions]") {
+    ApiBroker api(kToken);
+    HttpClient http(api.base, kToken);
+    const int64_t now = wall_clock_us();
+    const int64_t midnight = now - now % kDayUs;
+    // Two rows at the very first microsecond of today's partition, others on both sides.
+    const std::vector<int64_t> times = {midnight - 2 * kDayUs, midnight - 1, midnight, midnight,
+                                        midnight + 1,          now};
+    std::vector<std::pair<int64_t, int64_t>> expected;  // (time, id), oldest first
+    for (int64_t t : times)
+        expected.emplace_back(t, insert_at(http, "pages/x", t));
+    std::sort(expected.begin(), expected.end());
+    // Pages of 3 split the tie: the second page starts between the two rows at midnight.
+    for (const auto& [order, limit] :
+         {std::pair<std::string, int>{"asc", 2}, {"asc", 3}, {"desc", 2}, {"desc", 3}}) {
+        std::vector<std::pair<int64_t, int64_t>> seen;
+        std::string cursor;
+        for (int page = 0; page < 10; ++page) {
+            std::string q =
+                "/api/v1/messages?topic=pages/x&limit=" + std::to_string(limit) + "&order=" + order;
+            if (!cursor.empty())
+                q += "&cursor=" + cursor;
+            rapidjson::Document doc = json(http.get(q));
+            for (const auto& r : doc["items"].GetArray())
+                seen.emplace_back(parse_time_us(r["received_at"].GetString()).value(),
+                                  r["id"].GetInt64());
+            if (doc["next_cursor"].IsNull())
+                break;
+            cursor = doc["next_cursor"].GetString();
+        }
+        auto want = expected;
+        if (order == "desc")
+            std::reverse(want.begin(), want.end());
+        INFO(order << " " << limit);
+        CHECK(seen == want);
+    }
 }
