@@ -165,8 +165,10 @@ struct DbWatcher {
                 }
             }
             PQclear(r);
-            // Ids come from the sequence 1000 at a time, so a new writer connection starts
-            // past a gap; within one connection they are contiguous. The exact count is
+            // One writer's ids are contiguous within an hour (the hour is the id's top
+            // bits, 2^33 apart; a new hour starts at n = 1), and before schema 0006 they
+            // all sit in "hour 0", from the sequence. So the rows stored since first_id
+            // are, per hour, the highest id less the lowest plus one. The exact count is
             // taken once at the end.
             if (first_id == 0) {
                 first_id = query_long(conn, ("SELECT coalesce(min(id), 0) FROM culex.message_store"
@@ -174,11 +176,22 @@ struct DbWatcher {
                                              std::to_string(start_id))
                                                 .c_str());
             }
+            const std::string first = std::to_string(first_id);
             long stored =
                 first_id == 0
                     ? 0
-                    : query_long(conn, "SELECT coalesce(max(id), 0) FROM culex.message_store") -
-                          first_id + 1;
+                    : query_long(conn, ("WITH top AS (SELECT max(id) AS m FROM culex.message_store)"
+                                        " SELECT coalesce(sum(hi - lo + 1), 0) FROM (SELECT h.lo,"
+                                        " (SELECT max(id) FROM culex.message_store WHERE id >= h.lo"
+                                        " AND id < ((h.hour + 1) << 33)) AS hi FROM (SELECT hour,"
+                                        " CASE WHEN hour = " +
+                                        first + "::bigint >> 33 THEN " + first +
+                                        "::bigint ELSE (hour << 33) + 1 END AS lo FROM top,"
+                                        " generate_series(" +
+                                        first +
+                                        "::bigint >> 33, top.m >> 33) hour) h) x"
+                                        " WHERE hi IS NOT NULL")
+                                           .c_str());
             if (stored >= expected) {
                 all_stored_at = now;
                 return;

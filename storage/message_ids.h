@@ -3,13 +3,15 @@
 // An id is (hour since the Unix epoch) * 2^33 + n: the hour of its received_at, so a read
 // by id goes to one partition (culex.message_id_from/_until, migration 0006), and a
 // per-hour number from culex.reserve_message_ids, which hands out blocks shared safely
-// by every broker and the HTTP insert. Blocks are kept between batches, so a steady
-// stream reserves once per kBlock messages, in a statement of its own (no transaction
-// holds an hour's counter row). Ids a broker reserved but did not use are skipped, never
+// by every broker and the HTTP insert. Blocks are kept between batches and used up
+// before the next, so a steady stream reserves once per kBlock messages, in a statement
+// of its own (no transaction holds an hour's counter row). Ids a broker reserved but did
+// not use (left when it stops, or when an hour's blocks are let go) are skipped, never
 // reused. Owned and used by the writer thread.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <vector>
 
@@ -36,6 +38,8 @@ class MessageIds {
         int64_t next = 0;  // the next free id
         int64_t end = 0;   // one past the last reserved id
     };
+    // Ids the blocks of `hour` still hold.
+    int64_t available(int64_t hour) const;
     PgOutcome reserve(PgConnection& db, const std::map<int64_t, int64_t>& needed);
 
     // Ids reserved per round trip beyond what a batch needs: small enough that a
@@ -43,7 +47,7 @@ class MessageIds {
     static constexpr int64_t kBlock = 16384;
     // Hours kept: the current ones; older blocks (a spool replay's) are let go.
     static constexpr size_t kMaxHours = 4;
-    std::map<int64_t, Block> blocks_;
+    std::map<int64_t, std::deque<Block>> blocks_;  // per hour, used in order
 };
 
 }  // namespace culex

@@ -552,3 +552,23 @@ TEST_CASE("pages walk across partitions, ties on a partition's first instant inc
         CHECK(seen == want);
     }
 }
+
+TEST_CASE("one broker's ids are contiguous within an hour, across reserved blocks",
+          "[partitions]") {
+    ApiBroker api(kToken, {{"batch_max_rows", "3000"}});
+    auto db = cluster().connect(api.db);
+    MqttClient device(api.broker.port(), "contiguous");
+    // More than two blocks of 16384, in batches that do not divide them.
+    constexpr int kMessages = 40000;
+    for (int i = 0; i < kMessages; ++i)
+        device.publish("ids/x", std::to_string(i), 0);
+    REQUIRE(wait_stored(*db, kMessages, seconds(60)));
+    CHECK(query_value(*db,
+                      "SELECT count(*) FROM (SELECT id >> 33 FROM culex.message_store"
+                      " GROUP BY 1 HAVING max(id) - min(id) + 1 <> count(*)"
+                      " OR min(id) & 8589934591 <> 1) gaps") == "0");
+    // The broker's arrival order is the id order.
+    CHECK(query_value(*db,
+                      "SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY id) AS"
+                      " before FROM culex.message_store) s WHERE seq < before") == "0");
+}
