@@ -16,7 +16,7 @@ Platform::Platform(Config config)
     : config_(std::move(config)),
       queue_(config_.queue_capacity, config_.queue_max_bytes),
       selector_(config_.store_topics, config_.exclude_topics),
-      intake_(selector_, queue_, stats_, log_, config_.queue_full),
+      intake_(selector_, config_.exclude_clients, queue_, stats_, log_, config_.queue_full),
       writer_(config_, queue_, log_, stats_),
       // Options were checked when parsed, so the lists parse.
       policy_(TargetPolicy::parse(config_.delivery_allow, config_.delivery_deny).value()) {
@@ -127,15 +127,16 @@ void Platform::stop() {
                     "culex: %zu spooled batches wait in %s and are written at the next start.",
                     writer_.spool_file_count(), config_.spool_dir.c_str());
     }
-    log_.printf(
-        LogLevel::kNotice,
-        "culex: stopped. received %" PRIu64 ", stored %" PRIu64 ", not selected %" PRIu64
-        ", dropped (queue full) %" PRIu64 ", refused to MQTT 5 publishers (queue full) %" PRIu64
-        ", refused by PostgreSQL %" PRIu64 ", spooled %" PRIu64 ", replayed from spool %" PRIu64
-        ", unwritten at shutdown %" PRIu64 ".",
-        stats_.received.load(), stats_.stored.load(), stats_.filtered.load(),
-        stats_.dropped_queue_full.load(), stats_.rejected_queue_full.load(),
-        stats_.refused_by_db.load(), stats_.spooled.load(), stats_.replayed.load(), unwritten);
+    log_.printf(LogLevel::kNotice,
+                "culex: stopped. received %" PRIu64 ", stored %" PRIu64 ", not selected %" PRIu64
+                ", excluded (exclude_clients) %" PRIu64 ", dropped (queue full) %" PRIu64
+                ", refused to MQTT 5 publishers (queue full) %" PRIu64
+                ", refused by PostgreSQL %" PRIu64 ", spooled %" PRIu64
+                ", replayed from spool %" PRIu64 ", unwritten at shutdown %" PRIu64 ".",
+                stats_.received.load(), stats_.stored.load(), stats_.filtered.load(),
+                stats_.excluded.load(), stats_.dropped_queue_full.load(),
+                stats_.rejected_queue_full.load(), stats_.refused_by_db.load(),
+                stats_.spooled.load(), stats_.replayed.load(), unwritten);
 }
 
 }  // namespace culex
