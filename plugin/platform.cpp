@@ -82,6 +82,7 @@ Status Platform::start() {
         maintenance_ = std::make_unique<StorageMaintenance>(config_, log_, maintenance_stats_);
         maintenance_->start();
     }
+    timestamp_.start();
     if (config_.rules) {
         matcher_->start();
         dispatcher_->start();
@@ -89,18 +90,8 @@ Status Platform::start() {
     return Status::ok();
 }
 
-void Platform::queue_due_timestamp(SteadyClock::time_point now) {
-    if (config_.timestamp_interval <= 0 || now < next_timestamp_)
-        return;
-    next_timestamp_ = now + std::chrono::seconds(config_.timestamp_interval);
-    OutgoingMessage m;
-    m.topic = config_.timestamp_topic;
-    m.payload = std::to_string(wall_clock_us() / 1000);
-    m.client_id = "culex";
-    outbox_.push(std::move(m));
-}
-
 void Platform::stop() {
+    timestamp_.stop();
     outbox_.close();
     // Live streams end first: civetweb waits for its workers, which would otherwise sit
     // in a stream until its next heartbeat.
