@@ -39,7 +39,8 @@ class PeriodicTimestamp {
 
     // Starts the thread (call with signals blocked); nothing when timestamp_interval is 0.
     void start();
-    // Ends the thread; the timestamp of an interval being claimed may still be queued.
+    // Ends the thread, after the claim or connection attempt in progress (bounded by
+    // kClaimTimeout and libpq's connect_timeout of 5 s); its timestamp may still be queued.
     void stop();
 
     static constexpr std::chrono::milliseconds kClaimTimeout{500};
