@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "client_pattern.h"
+
 namespace culex {
 
 struct Config {
@@ -19,6 +21,10 @@ struct Config {
     // store_topics and none of exclude_topics. `$SYS` topics are never stored.
     std::vector<std::string> store_topics{"#"};
     std::vector<std::string> exclude_topics;
+    // Publishers whose messages the broker delivers but Culex does not store (nor match
+    // against rules): the ends of bridges to brokers that store the same messages
+    // themselves. Their messages still reach this broker's live stream.
+    ClientPatterns exclude_clients;
     // The writer commits a batch when it holds batch_max_rows messages or its first
     // message has waited batch_max_ms, whichever comes first.
     size_t batch_max_rows = 5000;

@@ -133,7 +133,6 @@ int on_tick(int /*event*/, void* /*event_data*/, void* userdata) {
     state->saw_tick = true;
     culex::Platform& platform = *state->platform;
     try {
-        platform.queue_due_timestamp(SteadyClock::now());
         platform.outbox().drain(
             [&platform](const culex::OutgoingMessage& m) { publish_from_outbox(platform, m); });
     } catch (const std::exception& e) {

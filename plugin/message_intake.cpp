@@ -13,16 +13,17 @@ std::atomic<uint64_t> next_seq{1};
 
 }  // namespace
 
-MessageIntake::MessageIntake(const TopicSelector& selector, IngestQueue& queue, IngestStats& stats,
-                             LogQueue& log, Config::QueueFull policy)
-    : selector_(selector), queue_(queue), stats_(stats), log_(log), policy_(policy) {}
+MessageIntake::MessageIntake(const TopicSelector& selector, const ClientPatterns& excluded,
+                             IngestQueue& queue, IngestStats& stats, LogQueue& log,
+                             Config::QueueFull policy)
+    : selector_(selector),
+      excluded_(excluded),
+      queue_(queue),
+      stats_(stats),
+      log_(log),
+      policy_(policy) {}
 
-IntakeResult MessageIntake::accept(const IncomingPublish& publish) {
-    stats_.received.fetch_add(1, std::memory_order_relaxed);
-    if (!selector_.selects(publish.topic)) {
-        stats_.filtered.fetch_add(1, std::memory_order_relaxed);
-        return IntakeResult::kFiltered;
-    }
+Message MessageIntake::copy_of(const IncomingPublish& publish) {
     Message m;
     m.received_us = wall_clock_us();
     m.seq = next_seq.fetch_add(1, std::memory_order_relaxed);
@@ -33,6 +34,22 @@ IntakeResult MessageIntake::accept(const IncomingPublish& publish) {
         m.username.emplace(*publish.username);
     m.qos = publish.qos;
     m.retain = publish.retain;
+    return m;
+}
+
+IntakeResult MessageIntake::accept(const IncomingPublish& publish) {
+    stats_.received.fetch_add(1, std::memory_order_relaxed);
+    if (!selector_.selects(publish.topic)) {
+        stats_.filtered.fetch_add(1, std::memory_order_relaxed);
+        return IntakeResult::kFiltered;
+    }
+    if (excluded_.matches(publish.client_id)) {
+        stats_.excluded.fetch_add(1, std::memory_order_relaxed);
+        if (observer_ && observer_wanted_())
+            observer_(copy_of(publish));
+        return IntakeResult::kExcluded;
+    }
+    Message m = copy_of(publish);
     std::optional<Message> shown;
     if (observer_ && observer_wanted_())
         shown = m;

@@ -1,7 +1,10 @@
 // What the broker thread does with each PUBLISH: select, copy, stamp, enqueue.
 //
-// Runs inside MOSQ_EVT_MESSAGE, so it is O(1) apart from the copy and never blocks on
-// the database, the disk or the network. When the queue is full (the writer spools
+// Runs inside MOSQ_EVT_MESSAGE, so it is O(1) apart from the copy and the topic and
+// client-id patterns, and never blocks on the database, the disk or the network. A
+// message from a client in exclude_clients (a bridge bringing what another broker
+// stores) is neither copied nor stored, only counted (excluded) and shown to the
+// observer. When the queue is full (the writer spools
 // ahead of that when there is a spool) the queue_full policy applies: the message is
 // either not stored and still delivered (dropped_queue_full), or, for a publisher that
 // can be told (MQTT 5, QoS 1/2) under reject_v5, refused (rejected_queue_full) so the
@@ -15,6 +18,7 @@
 #include <optional>
 #include <string_view>
 
+#include "common/client_pattern.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -39,30 +43,36 @@ struct IncomingPublish {
 enum class IntakeResult {
     kQueued,    // will be stored
     kFiltered,  // not selected for storage
+    kExcluded,  // from an excluded client: delivered, not stored
     kDropped,   // not stored; the broker delivers it anyway
     kRefused,   // the broker must refuse it (reject_v5); nothing is delivered
 };
 
 class MessageIntake {
   public:
-    MessageIntake(const TopicSelector& selector, IngestQueue& queue, IngestStats& stats,
-                  LogQueue& log, Config::QueueFull policy);
+    MessageIntake(const TopicSelector& selector, const ClientPatterns& excluded, IngestQueue& queue,
+                  IngestStats& stats, LogQueue& log, Config::QueueFull policy);
 
     IntakeResult accept(const IncomingPublish& publish);
     // `accepted` is called on the broker thread with each message just queued for
-    // storage (the live stream's feed), and only while `wanted` says someone listens, so
-    // that nobody pays for the copy it takes otherwise. Set before the broker runs.
+    // storage or excluded from it by exclude_clients (the live stream's feed: what this
+    // broker routes, bridged messages included), and only while `wanted` says someone
+    // listens, so that nobody pays for the copy it takes otherwise. Set before the
+    // broker runs.
     void set_observer(std::function<bool()> wanted, std::function<void(const Message&)> accepted) {
         observer_wanted_ = std::move(wanted);
         observer_ = std::move(accepted);
     }
 
   private:
+    // The stored form of `publish`, stamped with its arrival time and sequence number.
+    static Message copy_of(const IncomingPublish& publish);
     void note_not_held(IngestQueue::PushResult why, bool refused);
 
     static constexpr std::chrono::seconds kDropLogInterval{10};
 
     const TopicSelector& selector_;
+    const ClientPatterns& excluded_;
     IngestQueue& queue_;
     IngestStats& stats_;
     LogQueue& log_;

@@ -13,6 +13,7 @@
 #include <set>
 #include <string_view>
 
+#include "common/client_pattern.h"
 #include "common/time_text.h"
 #include "common/topic_filter.h"
 #include "notify/recipients.h"
@@ -282,6 +283,14 @@ const std::map<std::string, Setter>& setters() {
                             Config& c) { return parse_filter(key, value, c.store_topics); }},
         {"exclude_topics", [](const std::string& key, const std::string& value,
                               Config& c) { return parse_filter(key, value, c.exclude_topics); }},
+        {"exclude_clients",
+         [](const std::string& key, const std::string& value, Config& c) {
+             Result<ClientPattern> pattern = ClientPattern::parse(value);
+             if (!pattern.is_ok())
+                 return bad(key, pattern.status().message() + " ('" + value + "')");
+             c.exclude_clients.add(std::move(pattern.value()));
+             return Status::ok();
+         }},
         {"batch_max_rows", integer(&Config::batch_max_rows, 1, 100000)},
         {"batch_max_ms", integer(&Config::batch_max_ms, 0, 10000)},
         {"queue_capacity", integer(&Config::queue_capacity, 1000, 100000000)},
@@ -473,8 +482,8 @@ const std::map<std::string, Setter>& setters() {
 
 // Options that may be given on several lines, one value per line.
 bool is_list_option(const std::string& key) {
-    return key == "store_topics" || key == "exclude_topics" || key == "delivery_allow" ||
-           key == "delivery_deny" || key == "retention_topics";
+    return key == "store_topics" || key == "exclude_topics" || key == "exclude_clients" ||
+           key == "delivery_allow" || key == "delivery_deny" || key == "retention_topics";
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ Platform::Platform(Config config)
     : config_(std::move(config)),
       queue_(config_.queue_capacity, config_.queue_max_bytes),
       selector_(config_.store_topics, config_.exclude_topics),
-      intake_(selector_, queue_, stats_, log_, config_.queue_full),
+      intake_(selector_, config_.exclude_clients, queue_, stats_, log_, config_.queue_full),
       writer_(config_, queue_, log_, stats_),
       // Options were checked when parsed, so the lists parse.
       policy_(TargetPolicy::parse(config_.delivery_allow, config_.delivery_deny).value()) {
@@ -82,6 +82,7 @@ Status Platform::start() {
         maintenance_ = std::make_unique<StorageMaintenance>(config_, log_, maintenance_stats_);
         maintenance_->start();
     }
+    timestamp_.start();
     if (config_.rules) {
         matcher_->start();
         dispatcher_->start();
@@ -89,18 +90,8 @@ Status Platform::start() {
     return Status::ok();
 }
 
-void Platform::queue_due_timestamp(SteadyClock::time_point now) {
-    if (config_.timestamp_interval <= 0 || now < next_timestamp_)
-        return;
-    next_timestamp_ = now + std::chrono::seconds(config_.timestamp_interval);
-    OutgoingMessage m;
-    m.topic = config_.timestamp_topic;
-    m.payload = std::to_string(wall_clock_us() / 1000);
-    m.client_id = "culex";
-    outbox_.push(std::move(m));
-}
-
 void Platform::stop() {
+    timestamp_.stop();
     outbox_.close();
     // Live streams end first: civetweb waits for its workers, which would otherwise sit
     // in a stream until its next heartbeat.
@@ -127,15 +118,16 @@ void Platform::stop() {
                     "culex: %zu spooled batches wait in %s and are written at the next start.",
                     writer_.spool_file_count(), config_.spool_dir.c_str());
     }
-    log_.printf(
-        LogLevel::kNotice,
-        "culex: stopped. received %" PRIu64 ", stored %" PRIu64 ", not selected %" PRIu64
-        ", dropped (queue full) %" PRIu64 ", refused to MQTT 5 publishers (queue full) %" PRIu64
-        ", refused by PostgreSQL %" PRIu64 ", spooled %" PRIu64 ", replayed from spool %" PRIu64
-        ", unwritten at shutdown %" PRIu64 ".",
-        stats_.received.load(), stats_.stored.load(), stats_.filtered.load(),
-        stats_.dropped_queue_full.load(), stats_.rejected_queue_full.load(),
-        stats_.refused_by_db.load(), stats_.spooled.load(), stats_.replayed.load(), unwritten);
+    log_.printf(LogLevel::kNotice,
+                "culex: stopped. received %" PRIu64 ", stored %" PRIu64 ", not selected %" PRIu64
+                ", excluded (exclude_clients) %" PRIu64 ", dropped (queue full) %" PRIu64
+                ", refused to MQTT 5 publishers (queue full) %" PRIu64
+                ", refused by PostgreSQL %" PRIu64 ", spooled %" PRIu64
+                ", replayed from spool %" PRIu64 ", unwritten at shutdown %" PRIu64 ".",
+                stats_.received.load(), stats_.stored.load(), stats_.filtered.load(),
+                stats_.excluded.load(), stats_.dropped_queue_full.load(),
+                stats_.rejected_queue_full.load(), stats_.refused_by_db.load(),
+                stats_.spooled.load(), stats_.replayed.load(), unwritten);
 }
 
 }  // namespace culex

@@ -1,8 +1,8 @@
 // Everything one loaded Culex plugin owns, wired together: config, ingest queue,
-// intake, writer, storage maintenance, log queue, counters, the rule matcher and delivery
-// dispatcher (unless `rules` is off) and, unless http_listen is empty, the HTTP API. Created in
-// mosquitto_plugin_init and destroyed in mosquitto_plugin_cleanup, both on the broker thread. Free
-// of mosquitto headers so it can be tested without a broker.
+// intake, writer, storage maintenance, log queue, counters, the periodic timestamp, the
+// rule matcher and delivery dispatcher (unless `rules` is off) and, unless http_listen is empty,
+// the HTTP API. Created in mosquitto_plugin_init and destroyed in mosquitto_plugin_cleanup, both on
+// the broker thread. Free of mosquitto headers so it can be tested without a broker.
 #pragma once
 
 #include <memory>
@@ -21,6 +21,7 @@
 #include "notify/notify_stats.h"
 #include "notify/rule_matcher.h"
 #include "notify/target_policy.h"
+#include "periodic_timestamp.h"
 #include "storage/ingest_queue.h"
 #include "storage/ingest_stats.h"
 #include "storage/ingest_writer.h"
@@ -49,8 +50,6 @@ class Platform {
     MessageIntake& intake() { return intake_; }
     // What the plugin publishes; the broker thread drains it on each tick.
     BrokerOutbox& outbox() { return outbox_; }
-    // Broker thread, on each tick: queues the periodic timestamp when it is due.
-    void queue_due_timestamp(SteadyClock::time_point now);
     LogQueue& log() { return log_; }
     const IngestStats& stats() const { return stats_; }
     const Config& config() const { return config_; }
@@ -68,8 +67,8 @@ class Platform {
     std::unique_ptr<StorageMaintenance> maintenance_;
     LoopWaker waker_;
     BrokerOutbox outbox_{10000};
+    PeriodicTimestamp timestamp_{config_, outbox_, log_};
     LiveFeed live_;
-    SteadyClock::time_point next_timestamp_{};
     // Rules and deliveries, unless `rules` is off.
     NotifyStats notify_stats_;
     TargetPolicy policy_;

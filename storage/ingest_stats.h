@@ -1,5 +1,5 @@
-// Counters of the ingest path. Written by the broker thread (received, queued,
-// dropped) and the writer thread (everything else); read from anywhere.
+// Counters of the ingest path. Written by the broker thread (received, filtered,
+// excluded, queued, dropped) and the writer thread (everything else); read from anywhere.
 #pragma once
 
 #include <atomic>
@@ -12,6 +12,7 @@ namespace culex {
 struct IngestStats {
     std::atomic<uint64_t> received{0};             // MESSAGE events seen
     std::atomic<uint64_t> filtered{0};             // not selected by store/exclude_topics
+    std::atomic<uint64_t> excluded{0};             // from a client in exclude_clients
     std::atomic<uint64_t> queued{0};               // accepted into the ingest queue
     std::atomic<uint64_t> dropped_queue_full{0};   // refused by a full queue: not stored
     std::atomic<uint64_t> rejected_queue_full{0};  // refused to an MQTT 5 publisher instead

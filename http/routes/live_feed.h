@@ -1,6 +1,7 @@
 // Fan-out of arriving messages to live-stream clients (Server-Sent Events).
 //
-// The broker thread offers each message it accepts for storage; every subscription whose
+// The broker thread offers each message it accepts for storage, and each it routes but
+// leaves to another broker to store (exclude_clients: bridged messages); every subscription whose
 // MQTT filter matches gets a copy in its own bounded queue. A subscription whose client
 // falls further behind than its bound stops receiving and is marked overflowed, so a
 // slow client costs a bounded amount of memory and is cut off rather than slowing the

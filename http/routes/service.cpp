@@ -76,6 +76,10 @@ Response metrics_page(ApiContext& ctx, const HttpMetrics& http) {
                 s.received);
         counter("culex_messages_not_selected_total",
                 "Messages not stored because of store_topics/exclude_topics.", s.filtered);
+        counter("culex_messages_excluded_total",
+                "Messages delivered but not stored because their client is in exclude_clients "
+                "(bridges from brokers that store them).",
+                s.excluded);
         counter("culex_messages_stored_total", "Messages committed to PostgreSQL.", s.stored);
         counter("culex_messages_spooled_total", "Messages written to the disk spool.", s.spooled);
         counter("culex_messages_replayed_total", "Spooled messages since stored.", s.replayed);

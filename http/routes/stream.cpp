@@ -1,11 +1,13 @@
 // The live stream: Server-Sent Events of the messages arriving on topics that match an
 // MQTT filter, in arrival order: what the broker accepted for storage (MQTT and
-// /api/v1/publish), sent before it is committed so the stream goes on through a database
-// outage. Each event's id is "<received µs>-<seq>", and its data carries broker,
-// received_at and seq, which identify the record; a client that reconnects with
-// Last-Event-ID (or ?last_event_id=) first gets what it missed from storage, then the
-// live messages, without gaps or repeats at the seam. Records inserted over HTTP
-// (POST /api/v1/messages) are not arrivals and are on neither.
+// /api/v1/publish) and what it routes from clients in exclude_clients (bridges), sent
+// before it is committed so the stream goes on through a database outage. Each event's id is
+// "<received µs>-<seq>", and its data carries broker, received_at and seq, which identify the
+// record; a client that reconnects with Last-Event-ID (or ?last_event_id=) first gets what it
+// missed from storage, then the live messages, without gaps or repeats at the seam. An excluded
+// message is stored by the broker it was published to, under that broker's name and numbers, so its
+// event names no record here and a replay from storage does not repeat it. Records inserted over
+// HTTP (POST /api/v1/messages) are not arrivals and are on neither.
 #include <charconv>
 #include <thread>
 

@@ -13,8 +13,9 @@ struct IntakeUnderTest {
                     size_t capacity, culex::Config::QueueFull policy)
         : selector(std::move(store), std::move(exclude)),
           queue(capacity, 1 << 20),
-          intake(selector, queue, stats, log, policy) {}
+          intake(selector, excluded, queue, stats, log, policy) {}
     culex::TopicSelector selector;
+    culex::ClientPatterns excluded;
     culex::IngestQueue queue;
     culex::IngestStats stats;
     culex::LogQueue log;
@@ -26,7 +27,7 @@ struct IntakeUnderTest {
 TEST_CASE("intake copies selected messages into the queue with rising sequence numbers",
           "[intake]") {
     IntakeUnderTest t({"#"}, {"private/#"}, 1000, culex::Config::QueueFull::kDeliver);
-    auto& [selector, queue, stats, log, intake] = t;
+    auto& [selector, excluded, queue, stats, log, intake] = t;
 
     culex::IncomingPublish p;
     p.topic = "a/b";
@@ -64,7 +65,7 @@ TEST_CASE("intake copies selected messages into the queue with rising sequence n
 
 TEST_CASE("a full queue drops, counts and logs instead of blocking", "[intake]") {
     IntakeUnderTest t({"#"}, {}, 2, culex::Config::QueueFull::kDeliver);
-    auto& [selector, queue, stats, log, intake] = t;
+    auto& [selector, excluded, queue, stats, log, intake] = t;
     culex::IncomingPublish p;
     p.topic = "t";
     for (int i = 0; i < 5; ++i)
@@ -81,7 +82,7 @@ TEST_CASE("a full queue drops, counts and logs instead of blocking", "[intake]")
 TEST_CASE("reject_v5 refuses what the queue cannot hold only to publishers that can be told",
           "[intake]") {
     IntakeUnderTest t({"#"}, {}, 1, culex::Config::QueueFull::kRejectV5);
-    auto& [selector, queue, stats, log, intake] = t;
+    auto& [selector, excluded, queue, stats, log, intake] = t;
     culex::IncomingPublish p;
     p.topic = "t";
     p.refusable = true;
@@ -100,7 +101,7 @@ TEST_CASE("reject_v5 refuses what the queue cannot hold only to publishers that 
 
 TEST_CASE("the observer sees only what was queued, and only while it is wanted", "[intake]") {
     IntakeUnderTest t({"#"}, {"skip/#"}, 1000, culex::Config::QueueFull::kDeliver);
-    auto& [selector, queue, stats, log, intake] = t;
+    auto& [selector, excluded, queue, stats, log, intake] = t;
     bool wanted = false;
     std::vector<std::string> seen;
     intake.set_observer([&] { return wanted; },
@@ -118,6 +119,44 @@ TEST_CASE("the observer sees only what was queued, and only while it is wanted",
     CHECK(stats.dropped_queue_full == 2);
     REQUIRE(seen.size() == 999);
     CHECK(seen.front() == "watched");
+}
+
+TEST_CASE("excluded clients are counted, not queued, and still shown to the observer", "[intake]") {
+    IntakeUnderTest t({"#"}, {"skip/#"}, 1000, culex::Config::QueueFull::kDeliver);
+    auto& [selector, excluded, queue, stats, log, intake] = t;
+    excluded.add(culex::ClientPattern::parse("bridge-*").value());
+    std::vector<culex::Message> seen;
+    bool wanted = false;
+    intake.set_observer([&] { return wanted; },
+                        [&](const culex::Message& m) { seen.push_back(m); });
+    culex::IncomingPublish p;
+    p.topic = "a";
+    p.payload = "from the other broker";
+    p.client_id = "bridge-b";
+    CHECK(intake.accept(p) == culex::IntakeResult::kExcluded);  // nobody watching
+    wanted = true;
+    CHECK(intake.accept(p) == culex::IntakeResult::kExcluded);
+    p.topic = "skip/a";  // not selected comes first: not on the stream either
+    CHECK(intake.accept(p) == culex::IntakeResult::kFiltered);
+    p.topic = "a";
+    p.client_id = "device-1";
+    CHECK(intake.accept(p) == culex::IntakeResult::kQueued);
+
+    std::vector<culex::Message> out;
+    queue.pop_batch(out, 10, 0ms, 0ms);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].client_id == "device-1");
+    CHECK(stats.received == 4);
+    CHECK(stats.excluded == 2);
+    CHECK(stats.filtered == 1);
+    CHECK(stats.queued == 1);
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].client_id == "bridge-b");
+    CHECK(seen[0].payload == "from the other broker");
+    CHECK(seen[0].received_us > 0);
+    // The stream's positions stay in arrival order across excluded and stored messages.
+    CHECK(seen[1].seq > seen[0].seq);
+    CHECK(seen[1].client_id == "device-1");
 }
 
 TEST_CASE("selector applies store and exclude filters", "[intake]") {

@@ -315,3 +315,34 @@ TEST_CASE("partition and retention options: defaults, units, both ends of each r
     CHECK(error_of({{"retention", "1d"}, {"retention", "2d"}}) ==
           "plugin_opt_retention: given more than once");
 }
+
+TEST_CASE("exclude_clients: none by default, repeatable, 1 to 1024 characters", "[options]") {
+    auto defaults = parse_options({}, "host");
+    REQUIRE(defaults.is_ok());
+    CHECK(defaults.value().exclude_clients.empty());
+    CHECK_FALSE(defaults.value().exclude_clients.matches("host.to_a"));
+
+    const std::string longest(1024, 'x');
+    auto given = parse_options(
+        {{"exclude_clients", " bridge-* "}, {"exclude_clients", "*"}, {"exclude_clients", longest}},
+        "host");
+    REQUIRE(given.is_ok());
+    const auto& patterns = given.value().exclude_clients.patterns();
+    REQUIRE(patterns.size() == 3);
+    CHECK(patterns[0].text() == "bridge-*");
+    CHECK(patterns[1].text() == "*");
+    CHECK(patterns[2].text() == longest);
+    auto one = parse_options({{"exclude_clients", "b"}}, "host");
+    REQUIRE(one.is_ok());
+    CHECK(one.value().exclude_clients.matches("b"));
+    CHECK_FALSE(one.value().exclude_clients.matches("bb"));
+
+    CHECK(error_of({{"exclude_clients", ""}}) ==
+          "plugin_opt_exclude_clients: expected a pattern of 1 to 1024 characters ('')");
+    CHECK(error_of({{"exclude_clients", std::string(1025, 'x')}})
+              .rfind("plugin_opt_exclude_clients: expected a pattern of 1 to 1024 characters", 0) ==
+          0);
+    CHECK(error_of({{"exclude_clients", "a\x01*"}}) ==
+          "plugin_opt_exclude_clients: control characters are not allowed in a pattern "
+          "('a\x01*')");
+}

@@ -9,7 +9,7 @@
 namespace culex::test {
 
 BrokerProcess::BrokerProcess(const PluginOpts& plugin_opts, bool with_plugin,
-                             const std::string& global_conf)
+                             const std::string& global_conf, const std::string& tail_conf)
     : dir_(make_temp_dir("culex-broker")), port_(free_port()) {
     std::ofstream conf(dir_ + "/mosquitto.conf");
     conf << global_conf << "listener " << port_ << " 127.0.0.1\n"
@@ -25,10 +25,25 @@ BrokerProcess::BrokerProcess(const PluginOpts& plugin_opts, bool with_plugin,
         for (const auto& [key, value] : plugin_opts)
             conf << "plugin_opt_" << key << " " << value << "\n";
     }
+    conf << tail_conf;
     conf.close();
+    spawn();
+}
+
+void BrokerProcess::spawn() {
     process_ = std::make_unique<Process>(
         std::vector<std::string>{"mosquitto", "-c", dir_ + "/mosquitto.conf"},
         dir_ + "/broker.log");
+}
+
+void BrokerProcess::kill() {
+    process_->signal(SIGKILL);
+    REQUIRE(process_->wait(std::chrono::seconds(30)));
+}
+
+void BrokerProcess::restart() {
+    REQUIRE_FALSE(process_->running());
+    spawn();
 }
 
 BrokerProcess::~BrokerProcess() {
