@@ -59,7 +59,7 @@ Status Platform::start() {
                 if (matcher_)
                     matcher_->rules_changed();
             },
-            &maintenance_stats_});
+            &maintenance_stats_, &partitions_});
         HttpSettings settings;
         settings.listen = config_.http_listen;
         settings.threads = config_.http_threads;
@@ -76,10 +76,12 @@ Status Platform::start() {
         if (!served.is_ok())
             return served;
     }
+    writer_.set_partition_map(&partitions_);
     writer_.start();
     if (config_.partition_interval_s > 0 || config_.retention_s > 0 ||
         !config_.retention_topics.empty() || config_.trash_retention_s > 0) {
-        maintenance_ = std::make_unique<StorageMaintenance>(config_, log_, maintenance_stats_);
+        maintenance_ =
+            std::make_unique<StorageMaintenance>(config_, log_, maintenance_stats_, &partitions_);
         maintenance_->start();
     }
     timestamp_.start();

@@ -26,6 +26,7 @@
 #include "storage/ingest_stats.h"
 #include "storage/ingest_writer.h"
 #include "storage/maintenance_stats.h"
+#include "storage/partition_map.h"
 #include "storage/pg_pool.h"
 #include "storage/storage_maintenance.h"
 #include "topic_selector.h"
@@ -58,6 +59,9 @@ class Platform {
     const Config config_;
     LogQueue log_;
     IngestStats stats_;
+    // Which partitions hold which times, for the API's reads; told of changes by the
+    // writer and the maintenance (declared before them, so it outlives both).
+    PartitionMap partitions_;
     IngestQueue queue_;
     TopicSelector selector_;
     MessageIntake intake_;

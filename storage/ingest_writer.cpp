@@ -350,6 +350,8 @@ PgOutcome IngestWriter::prepare_batch() {
         std::vector<std::string> created;
         PgOutcome covered = partitions_.ensure(
             db_, batch_, static_cast<int>(config_.partition_interval_s / 3600), created);
+        if (!created.empty() && partition_map_ != nullptr)
+            partition_map_->invalidate();
         for (const std::string& name : created) {
             // Partitions are made ahead by the storage maintenance; this one was not
             // (a clock step, a replay of old messages, or the first start).

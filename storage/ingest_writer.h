@@ -36,6 +36,7 @@
 #include "ingest_queue.h"
 #include "ingest_stats.h"
 #include "message_ids.h"
+#include "partition_map.h"
 #include "partitions.h"
 #include "pg_connection.h"
 #include "spool.h"
@@ -57,6 +58,10 @@ class IngestWriter {
 
     // Called on the writer thread with each batch just committed; it may take the
     // messages (the writer clears the vector afterwards). Set before start().
+    // Told of every partition the writer makes, so the API's reads see it at once. Set
+    // before start(); may stay unset.
+    void set_partition_map(PartitionMap* partitions) { partition_map_ = partitions; }
+
     void set_commit_observer(std::function<void(std::vector<Message>&)> observer) {
         commit_observer_ = std::move(observer);
     }
@@ -107,6 +112,7 @@ class IngestWriter {
     TopicIds topic_ids_;
     MessageIds message_ids_;
     PartitionCover partitions_;
+    PartitionMap* partition_map_ = nullptr;
     std::unique_ptr<Spool> spool_;
     bool batch_from_spool_ = false;  // batch_ is the spool's oldest file
     size_t batch_taken_size_ = 0;    // batch_.size() when taken, before any row-by-row progress

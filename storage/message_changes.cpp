@@ -46,13 +46,15 @@ PgOutcome run_counted(PgConnection& db, const std::string& sql, SqlParams& param
 
 PgOutcome insert_message(PgConnection& db, const NewMessage& message,
                          const std::string& broker_name, bool store_json, int partition_hours,
-                         int64_t& id, int64_t& received_us) {
+                         PartitionMap* partitions, int64_t& id, int64_t& received_us) {
     const int64_t at_us = message.received_us.value_or(wall_clock_us());
     if (partition_hours > 0) {
         std::optional<std::string> created;
         PgOutcome covered = create_partition_for(db, at_us, partition_hours, created);
         if (!covered.ok())
             return covered;
+        if (created && partitions != nullptr)
+            partitions->invalidate();
     }
     // Registering first, in its own statement, means the INSERT below sees the rows even
     // when another session created them concurrently.
@@ -86,6 +88,8 @@ PgOutcome insert_message(PgConnection& db, const NewMessage& message,
         // Retention may have dropped the partition made above (an old time): once more.
         std::optional<std::string> created;
         outcome = create_partition_for(db, at_us, partition_hours, created);
+        if (created && partitions != nullptr)
+            partitions->invalidate();
         if (outcome.ok())
             outcome = db.exec(sql.c_str(), params.values());
     }

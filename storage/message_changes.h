@@ -9,6 +9,7 @@
 #include <string>
 
 #include "message_query.h"
+#include "partition_map.h"
 #include "pg_connection.h"
 
 namespace culex {
@@ -16,10 +17,11 @@ namespace culex {
 // Stores `message` as sent by broker `broker_name`, with a jsonb copy when store_json
 // and the payload is storable JSON, received now (this machine's clock, as the writer's
 // rows) unless it says when. With partition_hours > 0, a missing partition for that
-// time is made first (partitions.h). Sets `id` and `received_us` of the new row.
+// time is made first (partitions.h), and `partitions` (when given) told of it. Sets `id`
+// and `received_us` of the new row.
 PgOutcome insert_message(PgConnection& db, const NewMessage& message,
                          const std::string& broker_name, bool store_json, int partition_hours,
-                         int64_t& id, int64_t& received_us);
+                         PartitionMap* partitions, int64_t& id, int64_t& received_us);
 
 // Which rows of a selection a delete takes: all, or only the oldest or newest N live.
 struct DeleteScope {

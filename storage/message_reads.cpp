@@ -2,10 +2,13 @@
 
 #include <endian.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
+#include "message_ids.h"
 #include "message_sql.h"
 #include "pg_array.h"
 
@@ -62,13 +65,44 @@ StoredMessage row_to_message(const PGresult* r, int row, int c) {
     return m;
 }
 
+// The first partition of a migrated table holds the ids from before partitions.
+constexpr int64_t kLegacyIds = int64_t{1} << kMessageIdHourBits;
+constexpr int64_t kHourUs = int64_t{3600} * 1000000;
+
+// Runs `run` on the partition that holds the hour record id `id` names, when the map
+// knows it, else (or when that partition is gone) on the partitioned table.
+template <typename Run>
+PgOutcome on_table_of_id(PgConnection& db, PartitionMap* partitions, int64_t id, const Run& run) {
+    if (partitions != nullptr) {
+        const auto leaves = partitions->leaves(db);
+        const Leaf* leaf = nullptr;
+        if (id < kLegacyIds) {
+            if (!leaves->empty() && leaves->front().from_us == std::numeric_limits<int64_t>::min())
+                leaf = &leaves->front();
+        } else {
+            const int64_t from = (id >> kMessageIdHourBits) * kHourUs;
+            leaf = leaf_holding(*leaves, from, from + kHourUs);
+        }
+        if (leaf != nullptr) {
+            PgOutcome outcome = run(leaf->table);
+            if (outcome.error != PgErrorKind::kOther)
+                return outcome;
+            partitions->invalidate();
+        }
+    }
+    return run("culex.message_store");
+}
+
 }  // namespace
 
-PgOutcome read_message(PgConnection& db, int64_t id, std::optional<StoredMessage>& found) {
-    const std::string sql = std::string("SELECT ") + kRecordColumns +
-                            " FROM culex.message_store m" + kRecordJoins + " WHERE " +
-                            record_id_sql("m", "$1::bigint") + " AND m.deleted_at IS NULL";
-    PgOutcome outcome = db.exec_prepared(sql, {std::to_string(id)}, true);
+PgOutcome read_message(PgConnection& db, PartitionMap* partitions, int64_t id,
+                       std::optional<StoredMessage>& found) {
+    PgOutcome outcome = on_table_of_id(db, partitions, id, [&](const std::string& table) {
+        const std::string sql = std::string("SELECT ") + kRecordColumns + " FROM " + table + " m" +
+                                kRecordJoins + " WHERE " + record_id_sql("m", "$1::bigint") +
+                                " AND m.deleted_at IS NULL";
+        return db.exec_prepared(sql, {std::to_string(id)}, true);
+    });
     if (!outcome.ok())
         return outcome;
     PGresult* r = outcome.result.get();
@@ -78,13 +112,15 @@ PgOutcome read_message(PgConnection& db, int64_t id, std::optional<StoredMessage
     return outcome;
 }
 
-PgOutcome read_topic_of(PgConnection& db, int64_t id, bool deleted,
+PgOutcome read_topic_of(PgConnection& db, PartitionMap* partitions, int64_t id, bool deleted,
                         std::optional<std::string>& topic) {
-    const std::string sql =
-        "SELECT t.name FROM culex.message_store m JOIN culex.topics t ON t.id = m.topic_id WHERE " +
-        record_id_sql("m", "$1::bigint") + " AND m.deleted_at IS " +
-        (deleted ? "NOT NULL" : "NULL");
-    PgOutcome outcome = db.exec_prepared(sql, {std::to_string(id)}, true);
+    PgOutcome outcome = on_table_of_id(db, partitions, id, [&](const std::string& table) {
+        const std::string sql = "SELECT t.name FROM " + table +
+                                " m JOIN culex.topics t ON t.id = m.topic_id WHERE " +
+                                record_id_sql("m", "$1::bigint") + " AND m.deleted_at IS " +
+                                (deleted ? "NOT NULL" : "NULL");
+        return db.exec_prepared(sql, {std::to_string(id)}, true);
+    });
     if (!outcome.ok())
         return outcome;
     topic.reset();
@@ -93,8 +129,13 @@ PgOutcome read_topic_of(PgConnection& db, int64_t id, bool deleted,
     return outcome;
 }
 
-PgOutcome read_series(PgConnection& db, const MessageSelection& selection, const PageRequest& page,
-                      std::vector<StoredMessage>& rows) {
+namespace {
+
+// One statement of a series read, on `table` with the extra condition `bound` (may be
+// empty), appending at most `limit` rows.
+PgOutcome read_series_from(PgConnection& db, const std::string& table, const std::string& bound,
+                           const MessageSelection& selection, const PageRequest& page, size_t limit,
+                           std::vector<StoredMessage>& rows) {
     SqlParams params;
     std::string where = selection_sql(selection, RowState::kLive, params);
     const char* direction = page.ascending ? "ASC" : "DESC";
@@ -108,19 +149,82 @@ PgOutcome read_series(PgConnection& db, const MessageSelection& selection, const
                  params.add(std::to_string(page.after->id)) + "::bigint) AND m.received_at " + op +
                  "= " + at;
     }
-    const std::string sql = std::string("SELECT ") + kRecordColumns +
-                            " FROM culex.message_store m" + kRecordJoins + " WHERE " + where +
-                            " ORDER BY m.received_at " + direction + ", m.id " + direction +
-                            " LIMIT " + params.add(std::to_string(page.limit + 1)) + "::bigint";
+    if (!bound.empty())
+        where += " AND " + bound;
+    const std::string sql = std::string("SELECT ") + kRecordColumns + " FROM " + table + " m" +
+                            kRecordJoins + " WHERE " + where + " ORDER BY m.received_at " +
+                            direction + ", m.id " + direction + " LIMIT " +
+                            params.add(std::to_string(limit)) + "::bigint";
     PgOutcome outcome = db.exec_prepared(sql, params.values(), true);
     if (!outcome.ok())
         return outcome;
     PGresult* r = outcome.result.get();
-    rows.clear();
-    rows.reserve(static_cast<size_t>(PQntuples(r)));
     for (int i = 0; i < PQntuples(r); ++i)
         rows.push_back(row_to_message(r, i, 0));
     return outcome;
+}
+
+}  // namespace
+
+PgOutcome read_series(PgConnection& db, PartitionMap* partitions, const MessageSelection& selection,
+                      const PageRequest& page, std::vector<StoredMessage>& rows) {
+    rows.clear();
+    const size_t wanted = page.limit + 1;
+    // The time range the page can reach, [lo, hi] inclusive.
+    int64_t lo = selection.after_us ? *selection.after_us : std::numeric_limits<int64_t>::min();
+    int64_t hi = selection.before_us ? *selection.before_us : std::numeric_limits<int64_t>::max();
+    if (page.after && page.ascending)
+        lo = std::max(lo, page.after->received_us);
+    if (page.after && !page.ascending)
+        hi = std::min(hi, page.after->received_us);
+    std::vector<Leaf> visit;
+    if (partitions != nullptr && !selection.id) {
+        const auto leaves = partitions->leaves(db);
+        for (const Leaf& leaf : *leaves) {
+            if (leaf.until_us > lo && leaf.from_us <= hi)
+                visit.push_back(leaf);
+        }
+        if (!page.ascending)
+            std::reverse(visit.begin(), visit.end());
+    }
+    // Partition by partition in the page's order, as PostgreSQL's ordered append would,
+    // but each planned once per connection; past kMaxPartitionReads (a topic with nothing
+    // recent), the partitioned table reads what is left in one statement.
+    size_t visited = 0;
+    for (; visited < visit.size() && visited < kMaxPartitionReads && rows.size() < wanted;
+         ++visited) {
+        const size_t before = rows.size();
+        PgOutcome outcome = read_series_from(db, visit[visited].table, "", selection, page,
+                                             wanted - rows.size(), rows);
+        if (outcome.error == PgErrorKind::kOther) {
+            // Gone since the map was read (retention): the partitioned table answers.
+            rows.resize(before);
+            partitions->invalidate();
+            break;
+        }
+        if (!outcome.ok())
+            return outcome;
+    }
+    if (rows.size() >= wanted)
+        return PgOutcome{};
+    if (visited == visit.size() && visited > 0) {
+        // Every partition the map knows was read; what it does not know (made within its
+        // age by another broker, for an old time) is left out of this page.
+        return PgOutcome{};
+    }
+    std::string bound;
+    if (visited > 0) {
+        const Leaf& last = visit[visited - 1];
+        if (!page.ascending && last.from_us == std::numeric_limits<int64_t>::min())
+            return PgOutcome{};  // the first partition holds everything older
+        bound = page.ascending
+                    ? "m.received_at >= " +
+                          micros_to_timestamptz(std::to_string(last.until_us) + "::bigint")
+                    : "m.received_at < " +
+                          micros_to_timestamptz(std::to_string(last.from_us) + "::bigint");
+    }
+    return read_series_from(db, "culex.message_store", bound, selection, page, wanted - rows.size(),
+                            rows);
 }
 
 PgOutcome read_buckets(PgConnection& db, const MessageSelection& selection,

@@ -2,9 +2,11 @@
 // buckets of a numeric field, and topic summaries. Only read_topic_of sees soft-deleted
 // rows.
 //
-// Each function runs one statement on the caller's connection (from PgPool) and fills
-// its output only on success. A failed PgOutcome says what kind of failure it was; its
-// message is for the log, never for an API client.
+// Each function runs on the caller's connection (from PgPool) and fills its output only
+// on success. With a PartitionMap, reads by id and series read the partitions' own
+// tables (partition_map.h says why), a series one partition at a time in its order;
+// without one (nullptr), the partitioned table. A failed PgOutcome says what kind of
+// failure it was; its message is for the log, never for an API client.
 #pragma once
 
 #include <optional>
@@ -12,21 +14,26 @@
 
 #include "common/message.h"
 #include "message_query.h"
+#include "partition_map.h"
 #include "pg_connection.h"
 
 namespace culex {
 
 // `found` is empty when there is no live row with that id.
-PgOutcome read_message(PgConnection& db, int64_t id, std::optional<StoredMessage>& found);
+PgOutcome read_message(PgConnection& db, PartitionMap* partitions, int64_t id,
+                       std::optional<StoredMessage>& found);
 
 // The topic of row `id` when it exists and is soft-deleted (`deleted`) or live (not).
-PgOutcome read_topic_of(PgConnection& db, int64_t id, bool deleted,
+PgOutcome read_topic_of(PgConnection& db, PartitionMap* partitions, int64_t id, bool deleted,
                         std::optional<std::string>& topic);
 
 // Up to page.limit + 1 rows in (received_at, id) order, starting after the cursor; the
 // extra row tells the caller there is more.
-PgOutcome read_series(PgConnection& db, const MessageSelection& selection, const PageRequest& page,
-                      std::vector<StoredMessage>& rows);
+PgOutcome read_series(PgConnection& db, PartitionMap* partitions, const MessageSelection& selection,
+                      const PageRequest& page, std::vector<StoredMessage>& rows);
+
+// Partitions a series reads one by one before the partitioned table reads the rest.
+inline constexpr size_t kMaxPartitionReads = 8;
 
 // Buckets of `bucket_us` aligned to the epoch, oldest first, over rows whose field at
 // `path` is a JSON number; empty buckets are left out.

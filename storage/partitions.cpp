@@ -18,7 +18,7 @@ int64_t to_integer(const PGresult* r, int row, int col) {
 PgOutcome read_partitions(PgConnection& db, bool sizes, std::vector<PartitionInfo>& partitions) {
     const std::string sql =
         std::string(
-            "SELECT name, CASE WHEN range_from > '-infinity' THEN"
+            "SELECT name, partition::text, CASE WHEN range_from > '-infinity' THEN"
             " (extract(epoch FROM range_from) * 1000000)::bigint END,"
             " (extract(epoch FROM range_to) * 1000000)::bigint, ") +
         (sizes ? "c.reltuples::bigint, pg_total_relation_size(c.oid)" : "0, 0") +
@@ -32,11 +32,12 @@ PgOutcome read_partitions(PgConnection& db, bool sizes, std::vector<PartitionInf
     for (int row = 0; row < PQntuples(r); ++row) {
         PartitionInfo p;
         p.name = PQgetvalue(r, row, 0);
-        if (!PQgetisnull(r, row, 1))
-            p.from_us = to_integer(r, row, 1);
-        p.until_us = to_integer(r, row, 2);
-        p.estimated_rows = to_integer(r, row, 3);
-        p.bytes = to_integer(r, row, 4);
+        p.table = PQgetvalue(r, row, 1);
+        if (!PQgetisnull(r, row, 2))
+            p.from_us = to_integer(r, row, 2);
+        p.until_us = to_integer(r, row, 3);
+        p.estimated_rows = to_integer(r, row, 4);
+        p.bytes = to_integer(r, row, 5);
         partitions.push_back(std::move(p));
     }
     return outcome;

@@ -22,6 +22,7 @@ namespace culex {
 
 struct PartitionInfo {
     std::string name;                // in schema culex
+    std::string table;               // qualified and quoted as SQL needs it
     std::optional<int64_t> from_us;  // inclusive; none: from the beginning (MINVALUE)
     int64_t until_us = 0;            // exclusive
     int64_t estimated_rows = 0;      // pg_class.reltuples; -1 before the first ANALYZE

@@ -29,10 +29,12 @@ constexpr int64_t kUsPerSecond = 1000000;
 
 }  // namespace
 
-StorageMaintenance::StorageMaintenance(const Config& config, LogQueue& log, MaintenanceStats& stats)
+StorageMaintenance::StorageMaintenance(const Config& config, LogQueue& log, MaintenanceStats& stats,
+                                       PartitionMap* partitions)
     : config_(config),
       log_(log),
       stats_(stats),
+      partitions_(partitions),
       db_(config.db_conninfo),
       backoff_(milliseconds(500), milliseconds(config.db_retry_max_ms)) {}
 
@@ -143,6 +145,8 @@ bool StorageMaintenance::create_ahead() {
         if (!outcome.ok())
             return note_failure("creating the partition for " + format_rfc3339_us(at), outcome);
         if (created) {
+            if (partitions_ != nullptr)
+                partitions_->invalidate();
             ++stats_.partitions_created;
             log_.printf(LogLevel::kInfo, "culex: created partition culex.%s ahead of time.",
                         created->c_str());
@@ -164,6 +168,8 @@ bool StorageMaintenance::drop_expired_partitions() {
         outcome = drop_partition(db_, p.name, rows);
         if (!outcome.ok())
             return note_failure("dropping partition culex." + p.name, outcome);
+        if (partitions_ != nullptr)
+            partitions_->invalidate();
         ++stats_.partitions_dropped;
         stats_.rows_dropped += static_cast<uint64_t>(rows);
         log_.printf(LogLevel::kNotice,

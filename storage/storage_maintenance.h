@@ -25,6 +25,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "maintenance_stats.h"
+#include "partition_map.h"
 #include "pg_connection.h"
 
 namespace culex {
@@ -32,7 +33,9 @@ namespace culex {
 class StorageMaintenance {
   public:
     // All references must outlive the object.
-    StorageMaintenance(const Config& config, LogQueue& log, MaintenanceStats& stats);
+    // `partitions` (may be null) is told of every partition made or dropped.
+    StorageMaintenance(const Config& config, LogQueue& log, MaintenanceStats& stats,
+                       PartitionMap* partitions);
     ~StorageMaintenance();
     StorageMaintenance(const StorageMaintenance&) = delete;
     StorageMaintenance& operator=(const StorageMaintenance&) = delete;
@@ -62,6 +65,7 @@ class StorageMaintenance {
     const Config& config_;
     LogQueue& log_;
     MaintenanceStats& stats_;
+    PartitionMap* partitions_;
     PgConnection db_;
     Backoff backoff_;
 

@@ -14,6 +14,7 @@
 #include "notify/target_policy.h"
 #include "storage/ingest_stats.h"
 #include "storage/maintenance_stats.h"
+#include "storage/partition_map.h"
 #include "storage/pg_pool.h"
 
 namespace culex {
@@ -42,6 +43,9 @@ struct ApiContext {
     // Partition upkeep and retention counters, for /metrics and GET /api/v1/storage;
     // absent in tests of the API alone.
     const MaintenanceStats* maintenance = nullptr;
+    // The partitions reads go to directly (storage/partition_map.h); absent: reads use
+    // the partitioned table.
+    PartitionMap* partitions = nullptr;
 };
 
 }  // namespace culex

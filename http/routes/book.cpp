@@ -152,7 +152,7 @@ Response read_newest(ApiContext& ctx, const Principal& principal, MessageSelecti
     page.limit = static_cast<size_t>(limit);
     page.ascending = false;
     std::vector<StoredMessage> rows;
-    PgOutcome outcome = read_series(lease.value().db(), selection, page, rows);
+    PgOutcome outcome = read_series(lease.value().db(), ctx.partitions, selection, page, rows);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
     if (rows.size() > page.limit)

@@ -87,9 +87,9 @@ Response post_message(ApiContext& ctx, Request& request, const Principal& princi
         return lease.error();
     int64_t id = 0;
     int64_t received_us = 0;
-    PgOutcome outcome =
-        insert_message(lease.value().db(), m, ctx.config.broker_id, ctx.config.store_json,
-                       static_cast<int>(ctx.config.partition_interval_s / 3600), id, received_us);
+    PgOutcome outcome = insert_message(
+        lease.value().db(), m, ctx.config.broker_id, ctx.config.store_json,
+        static_cast<int>(ctx.config.partition_interval_s / 3600), ctx.partitions, id, received_us);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
     bool published = false;
@@ -145,7 +145,8 @@ Response change_one(ApiContext& ctx, Request& request, const Principal& principa
     if (!lease.is_ok())
         return lease.error();
     std::optional<std::string> topic;
-    PgOutcome outcome = read_topic_of(lease.value().db(), id.value(), purging, topic);
+    PgOutcome outcome =
+        read_topic_of(lease.value().db(), ctx.partitions, id.value(), purging, topic);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
     if (!topic || !principal.may_touch_topic(*topic)) {

@@ -88,7 +88,7 @@ Response get_one(ApiContext& ctx, Request& request, const Principal& principal, 
     if (!lease.is_ok())
         return lease.error();
     std::optional<StoredMessage> found;
-    PgOutcome outcome = read_message(lease.value().db(), id.value(), found);
+    PgOutcome outcome = read_message(lease.value().db(), ctx.partitions, id.value(), found);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
     // Records outside the token's filters answer like missing ones: ids are guessable.
@@ -132,7 +132,7 @@ Response get_series(ApiContext& ctx, Request& request, const Principal& principa
     if (!lease.is_ok())
         return lease.error();
     std::vector<StoredMessage> rows;
-    PgOutcome outcome = read_series(lease.value().db(), selection, page, rows);
+    PgOutcome outcome = read_series(lease.value().db(), ctx.partitions, selection, page, rows);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
     rapidjson::StringBuffer out;

@@ -572,3 +572,42 @@ TEST_CASE("one broker's ids are contiguous within an hour, across reserved block
                       "SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY id) AS"
                       " before FROM culex.message_store) s WHERE seq < before") == "0");
 }
+
+TEST_CASE("series read partition by partition: past eight empty ones, and one dropped unseen",
+          "[partitions]") {
+    ApiBroker api(kToken);
+    auto db = cluster().connect(api.db);
+    HttpClient http(api.base, kToken);
+    const int64_t now = wall_clock_us();
+    // A topic only in the two oldest of twelve days; another in every day.
+    std::vector<int64_t> sparse;
+    for (int day = 12; day >= 1; --day) {
+        insert_at(http, "dense/x", now - day * kDayUs);
+        if (day >= 11)
+            sparse.push_back(insert_at(http, "sparse/x", now - day * kDayUs));
+    }
+    auto ids_of = [&](const std::string& q) {
+        std::vector<int64_t> ids;
+        for (const auto& r : json(http.get(q))["items"].GetArray())
+            ids.push_back(r["id"].GetInt64());
+        return ids;
+    };
+    CHECK(ids_of("/api/v1/messages?topic=sparse/x&limit=5") ==
+          std::vector<int64_t>{sparse[1], sparse[0]});
+    CHECK(ids_of("/api/v1/messages?topic=sparse/x&limit=5&order=asc") ==
+          std::vector<int64_t>{sparse[0], sparse[1]});
+    CHECK(ids_of("/api/v1/messages?topic=dense/x&limit=100").size() == 12);
+    // A partition dropped behind the API's back (not by retention): reads answer from
+    // what is left, by id and as a series.
+    const std::string partition =
+        query_value(*db,
+                    "SELECT partition FROM culex.message_partitions WHERE range_from <="
+                    " to_timestamp($1::bigint / 1e6) AND range_to > to_timestamp($1::bigint / 1e6)",
+                    {std::to_string(now - 5 * kDayUs)});
+    REQUIRE(db->exec(("DROP TABLE " + partition).c_str()).ok());
+    CHECK(ids_of("/api/v1/messages?topic=dense/x&limit=100").size() == 11);
+    CHECK(ids_of("/api/v1/messages?topic=sparse/x&limit=5") ==
+          std::vector<int64_t>{sparse[1], sparse[0]});
+    CHECK(json(http.get("/api/v1/messages/" + std::to_string(sparse[0])))["topic"].GetString() ==
+          std::string("sparse/x"));
+}
