@@ -15,6 +15,11 @@ namespace culex {
 struct Config {
     // libpq connection string or URI; empty means libpq's defaults (PG* variables).
     std::string db_conninfo;
+    // A streaming standby of that database for the HTTP API's reads; empty: none, every
+    // read goes to the primary. Reads go to the primary while the standby lags more than
+    // read_max_lag_ms, is unreachable or is not a streaming standby.
+    std::string db_read_conninfo;
+    int64_t read_max_lag_ms = 5000;
     // Name of this broker in a multi-broker setup; defaults to the host name.
     std::string broker_id;
     // MQTT topic filters: a message is stored when its topic matches one of

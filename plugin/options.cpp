@@ -277,6 +277,15 @@ const std::map<std::string, Setter>& setters() {
              c.db_conninfo = value;
              return Status::ok();
          }},
+        {"db_read_conninfo",
+         [](const std::string& key, const std::string& value, Config& c) {
+             Status s = validate_conninfo(value);
+             if (!s.is_ok())
+                 return bad(key, s.message());
+             c.db_read_conninfo = value;
+             return Status::ok();
+         }},
+        {"read_max_lag_ms", integer(&Config::read_max_lag_ms, 0, 3600000)},
         {"broker_id", [](const std::string& key, const std::string& value,
                          Config& c) { return parse_broker_id(key, value, c.broker_id); }},
         {"store_topics", [](const std::string& key, const std::string& value,

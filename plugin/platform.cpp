@@ -47,6 +47,13 @@ Status Platform::start() {
         api_pool_ = std::make_unique<PgPool>(
             config_.db_conninfo, static_cast<size_t>(config_.http_db_connections),
             std::chrono::milliseconds(config_.http_statement_timeout_ms));
+        if (!config_.db_read_conninfo.empty()) {
+            read_replica_ = std::make_unique<ReadReplica>(
+                config_.db_read_conninfo, static_cast<size_t>(config_.http_db_connections),
+                std::chrono::milliseconds(config_.http_statement_timeout_ms),
+                config_.read_max_lag_ms, log_);
+            read_replica_->start();
+        }
         auth_ = std::make_unique<Authenticator>(*api_pool_, config_.admin_token);
         api_ = std::make_unique<Api>(ApiContext{
             config_, *api_pool_, *auth_, log_, &stats_, [this] { return writer_.backlog(); },
@@ -59,7 +66,7 @@ Status Platform::start() {
                 if (matcher_)
                     matcher_->rules_changed();
             },
-            &maintenance_stats_, &partitions_});
+            &maintenance_stats_, &partitions_, read_replica_.get()});
         HttpSettings settings;
         settings.listen = config_.http_listen;
         settings.threads = config_.http_threads;
@@ -100,6 +107,8 @@ void Platform::stop() {
     live_.close();
     if (http_)
         http_->stop();
+    if (read_replica_)
+        read_replica_->stop();
     if (maintenance_)
         maintenance_->stop();
     uint64_t unwritten = writer_.stop(std::chrono::milliseconds(config_.shutdown_timeout_ms));

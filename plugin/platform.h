@@ -1,8 +1,9 @@
 // Everything one loaded Culex plugin owns, wired together: config, ingest queue,
 // intake, writer, storage maintenance, log queue, counters, the periodic timestamp, the
 // rule matcher and delivery dispatcher (unless `rules` is off) and, unless http_listen is empty,
-// the HTTP API. Created in mosquitto_plugin_init and destroyed in mosquitto_plugin_cleanup, both on
-// the broker thread. Free of mosquitto headers so it can be tested without a broker.
+// the HTTP API (with its standby for reads when db_read_conninfo is set). Created in
+// mosquitto_plugin_init and destroyed in mosquitto_plugin_cleanup, both on the broker thread. Free
+// of mosquitto headers so it can be tested without a broker.
 #pragma once
 
 #include <memory>
@@ -28,6 +29,7 @@
 #include "storage/maintenance_stats.h"
 #include "storage/partition_map.h"
 #include "storage/pg_pool.h"
+#include "storage/read_replica.h"
 #include "storage/storage_maintenance.h"
 #include "topic_selector.h"
 
@@ -81,6 +83,8 @@ class Platform {
     // The HTTP API, when enabled; declared in dependency order so they are destroyed
     // server first.
     std::unique_ptr<PgPool> api_pool_;
+    // The standby for the API's reads, when db_read_conninfo is set.
+    std::unique_ptr<ReadReplica> read_replica_;
     std::unique_ptr<Authenticator> auth_;
     std::unique_ptr<Api> api_;
     std::unique_ptr<HttpServer> http_;

@@ -4,8 +4,12 @@
 
 namespace culex {
 
-PgPool::PgPool(std::string conninfo, size_t size, std::chrono::milliseconds statement_timeout)
-    : conninfo_(std::move(conninfo)), statement_timeout_(statement_timeout), size_(size) {}
+PgPool::PgPool(std::string conninfo, size_t size, std::chrono::milliseconds statement_timeout,
+               Schema schema)
+    : conninfo_(std::move(conninfo)),
+      statement_timeout_(statement_timeout),
+      size_(size),
+      migrated_(schema == Schema::kAsIs) {}
 
 PgPool::Lease::~Lease() {
     if (db_)

@@ -1,7 +1,8 @@
 // A small pool of PostgreSQL connections for the HTTP API's reads and writes, separate
 // from the ingest writer's connection so that a slow query never delays ingest.
 //
-// Connections open lazily and the schema is migrated on the first one. Each connection's
+// Connections open lazily and, unless the pool is for a read-only standby (kAsIs), the
+// schema is migrated on the first one. Each connection's
 // statements are cancelled past `statement_timeout` (zero: no limit), so one slow query
 // cannot hold a connection for long (PgErrorKind::kCanceled). After a failed
 // connect the pool answers "unavailable" at once for a second instead of making every
@@ -27,8 +28,10 @@ inline constexpr std::chrono::seconds kConnectionWait{5};
 
 class PgPool {
   public:
+    enum class Schema { kMigrate, kAsIs };
     PgPool(std::string conninfo, size_t size,
-           std::chrono::milliseconds statement_timeout = std::chrono::milliseconds(0));
+           std::chrono::milliseconds statement_timeout = std::chrono::milliseconds(0),
+           Schema schema = Schema::kMigrate);
     PgPool(const PgPool&) = delete;
     PgPool& operator=(const PgPool&) = delete;
 
@@ -64,7 +67,7 @@ class PgPool {
     std::vector<std::unique_ptr<PgConnection>> idle_;
     size_t out_ = 0;  // connections leased or being opened
     const size_t size_;
-    bool migrated_ = false;
+    bool migrated_;
     std::chrono::steady_clock::time_point failed_until_{};
     std::string last_failure_;
 };

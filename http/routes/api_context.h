@@ -1,6 +1,6 @@
-// What the API handlers share: the reader pool, the authenticator, the log and the
-// settings. Owned by the plugin's Platform; outlives the HTTP server. Every member is
-// safe to use from civetweb's worker threads.
+// What the API handlers share: the primary's pool, the standby for reads, the
+// authenticator, the log and the settings. Owned by the plugin's Platform; outlives the HTTP
+// server. Every member is safe to use from civetweb's worker threads.
 #pragma once
 
 #include <functional>
@@ -16,6 +16,7 @@
 #include "storage/maintenance_stats.h"
 #include "storage/partition_map.h"
 #include "storage/pg_pool.h"
+#include "storage/read_replica.h"
 
 namespace culex {
 
@@ -46,6 +47,9 @@ struct ApiContext {
     // The partitions reads go to directly (storage/partition_map.h); absent: reads use
     // the partitioned table.
     PartitionMap* partitions = nullptr;
+    // Where the data reads go while it is fit (db_read_conninfo); absent: every read on
+    // the primary. Reads go through run_read (replies.h), everything else through pool.
+    ReadReplica* replica = nullptr;
 };
 
 }  // namespace culex

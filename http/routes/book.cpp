@@ -145,16 +145,15 @@ Response read_newest(ApiContext& ctx, const Principal& principal, MessageSelecti
         return allowed.error();
     if (!selection.topic)
         selection.filter = "#";
-    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
-    if (!lease.is_ok())
-        return lease.error();
     PageRequest page;
     page.limit = static_cast<size_t>(limit);
     page.ascending = false;
     std::vector<StoredMessage> rows;
-    PgOutcome outcome = read_series(lease.value().db(), ctx.partitions, selection, page, rows);
-    if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
+    HttpResult<> read = run_read(ctx, [&](PgConnection& db) {
+        return read_series(db, ctx.partitions, selection, page, rows);
+    });
+    if (!read.is_ok())
+        return read.error();
     if (rows.size() > page.limit)
         rows.resize(page.limit);
     return json_array_response(rows);

@@ -84,13 +84,11 @@ Response get_one(ApiContext& ctx, Request& request, const Principal& principal, 
     HttpResult<int64_t> id = id_in_path(request.path_params[0], "record");
     if (!id.is_ok())
         return id.error();
-    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
-    if (!lease.is_ok())
-        return lease.error();
     std::optional<StoredMessage> found;
-    PgOutcome outcome = read_message(lease.value().db(), ctx.partitions, id.value(), found);
-    if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
+    HttpResult<> read = run_read(
+        ctx, [&](PgConnection& db) { return read_message(db, ctx.partitions, id.value(), found); });
+    if (!read.is_ok())
+        return read.error();
     // Records outside the token's filters answer like missing ones: ids are guessable.
     if (!found || !principal.may_touch_topic(found->topic))
         return problem(404, "no record with id " + std::to_string(id.value()));
@@ -128,13 +126,12 @@ Response get_series(ApiContext& ctx, Request& request, const Principal& principa
         return allowed.error();
     if (!selection.topic && !selection.filter)
         selection.filter = "#";
-    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
-    if (!lease.is_ok())
-        return lease.error();
     std::vector<StoredMessage> rows;
-    PgOutcome outcome = read_series(lease.value().db(), ctx.partitions, selection, page, rows);
-    if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
+    HttpResult<> read = run_read(ctx, [&](PgConnection& db) {
+        return read_series(db, ctx.partitions, selection, page, rows);
+    });
+    if (!read.is_ok())
+        return read.error();
     rapidjson::StringBuffer out;
     JsonWriter w(out);
     if (latest_only) {
@@ -186,13 +183,12 @@ Response get_aggregate(ApiContext& ctx, Request& request, const Principal& princ
     const int64_t end_us = selection.before_us.value_or(std::max(now_us, *selection.after_us));
     if ((end_us - *selection.after_us) / *bucket_us > kMaxBuckets)
         return problem(400, "at most 10000 buckets: widen 'bucket' or narrow the time range");
-    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
-    if (!lease.is_ok())
-        return lease.error();
     std::vector<AggregateBucket> buckets;
-    PgOutcome outcome = read_buckets(lease.value().db(), selection, path, *bucket_us, buckets);
-    if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
+    HttpResult<> read = run_read(ctx, [&](PgConnection& db) {
+        return read_buckets(db, selection, path, *bucket_us, buckets);
+    });
+    if (!read.is_ok())
+        return read.error();
     rapidjson::StringBuffer out;
     JsonWriter w(out);
     w.StartObject();
@@ -254,13 +250,12 @@ Response get_topics(ApiContext& ctx, Request& request, const Principal& principa
         return done.error();
     if (HttpResult<> allowed = check_topic_access(principal, selection); !allowed.is_ok())
         return allowed.error();
-    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
-    if (!lease.is_ok())
-        return lease.error();
     std::vector<TopicSummary> topics;
-    PgOutcome outcome = read_topics(lease.value().db(), *selection.filter, after, limit, topics);
-    if (!outcome.ok())
-        return database_failure(ctx, lease.value(), outcome);
+    HttpResult<> read = run_read(ctx, [&](PgConnection& db) {
+        return read_topics(db, *selection.filter, after, limit, topics);
+    });
+    if (!read.is_ok())
+        return read.error();
     const bool has_more = topics.size() > limit;
     if (has_more)
         topics.resize(limit);

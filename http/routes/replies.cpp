@@ -9,6 +9,7 @@
 
 #include "common/base64.h"
 #include "http/server/problem.h"
+#include "storage/standby_status.h"
 
 namespace culex {
 
@@ -68,6 +69,44 @@ Response database_failure(ApiContext& ctx, PgPool::Lease& lease, const PgOutcome
     }
     ctx.log.printf(LogLevel::kWarning, "culex: HTTP API query failed: %s", outcome.message.c_str());
     return problem(500, "the query failed; the broker log has the cause");
+}
+
+HttpResult<> run_read(ApiContext& ctx, const ReadStatement& read, ReadFreshness freshness) {
+    bool retried = false;
+    if (ctx.replica != nullptr && ctx.replica->up()) {
+        std::string position;
+        if (freshness == ReadFreshness::kCommittedNow) {
+            HttpResult<PgPool::Lease> primary = lease_connection(ctx);
+            if (!primary.is_ok())
+                return primary.error();
+            PgOutcome outcome = read_wal_position(primary.value().db(), position);
+            if (!outcome.ok())
+                return database_failure(ctx, primary.value(), outcome);
+        }
+        Result<PgPool::Lease> standby = ctx.replica->lease(kConnectionWait, position);
+        if (standby.is_ok()) {
+            PgOutcome outcome = read(standby.value().db());
+            if (outcome.ok()) {
+                ctx.replica->count_read(true);
+                return Done{};
+            }
+            // A cancelled statement or a refused value would fail the same way again.
+            if (outcome.error == PgErrorKind::kCanceled || outcome.error == PgErrorKind::kBadRow)
+                return database_failure(ctx, standby.value(), outcome);
+            if (outcome.error == PgErrorKind::kConnection)
+                standby.value().discard();
+            retried = true;
+        }
+    }
+    HttpResult<PgPool::Lease> lease = lease_connection(ctx);
+    if (!lease.is_ok())
+        return lease.error();
+    PgOutcome outcome = read(lease.value().db());
+    if (!outcome.ok())
+        return database_failure(ctx, lease.value(), outcome);
+    if (ctx.replica != nullptr)
+        ctx.replica->count_read(false, retried);
+    return Done{};
 }
 
 namespace {

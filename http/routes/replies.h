@@ -7,7 +7,8 @@
 //         return lease.error();
 //
 // The steps every route group shares are here: the query string, the JSON body, a
-// database connection, and the answers for database trouble. Worker threads, one
+// database connection (run_read for the data reads, which may go to a standby), and the
+// answers for database trouble. Worker threads, one
 // request each.
 #pragma once
 
@@ -15,6 +16,7 @@
 #include <rapidjson/stringbuffer.h>
 
 #include <chrono>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -50,6 +52,20 @@ HttpResult<PgPool::Lease> lease_connection(ApiContext& ctx,
 // The answer to a failed statement: 503 when the database is unreachable (the lease is
 // discarded), else 500 with the cause in the broker log only.
 Response database_failure(ApiContext& ctx, PgPool::Lease& lease, const PgOutcome& outcome);
+
+// One read statement of the data API (storage/message_reads.h) on the connection given:
+// it fills its output only on success, so it may run a second time.
+using ReadStatement = std::function<PgOutcome(PgConnection&)>;
+// How current a read must be. kWithinLag: the standby's view, up to read_max_lag_ms
+// behind the primary. kCommittedNow: everything committed on the primary before the call
+// (the live stream's resume, which must leave no gap before its live messages).
+enum class ReadFreshness { kWithinLag, kCommittedNow };
+// The one way the data reads reach the database: `read` runs on the standby while reads
+// go there (ctx.replica), else on the primary; a read the standby fails (connection lost,
+// a conflict with recovery) runs again on the primary. Errors as lease_connection and
+// database_failure answer them.
+HttpResult<> run_read(ApiContext& ctx, const ReadStatement& read,
+                      ReadFreshness freshness = ReadFreshness::kWithinLag);
 
 // The request body as a JSON object with no members but `fields`. 415 when it is not
 // JSON; 400 when it is malformed, not UTF-8, not an object or has an unknown field.

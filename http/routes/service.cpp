@@ -181,6 +181,30 @@ Response metrics_page(ApiContext& ctx, const HttpMetrics& http) {
                                   static_cast<double>(count));
         }
     }
+    if (ctx.replica != nullptr) {
+        const ReadReplica::Stats rs = ctx.replica->stats();
+        prometheus_header(out, "culex_read_replica_up", "gauge",
+                          "1 while the API's reads go to the standby (db_read_conninfo).");
+        prometheus_sample(out, "culex_read_replica_up", {}, rs.up ? 1 : 0);
+        if (rs.lag_ms) {
+            prometheus_header(out, "culex_read_replica_lag_seconds", "gauge",
+                              "How far the standby's replay was behind at its last check.");
+            prometheus_sample(out, "culex_read_replica_lag_seconds", {},
+                              static_cast<double>(*rs.lag_ms) / 1000);
+        }
+        prometheus_header(out, "culex_read_fallbacks_total", "counter",
+                          "Times the API's reads moved from the standby to the primary.");
+        prometheus_sample(out, "culex_read_fallbacks_total", {}, static_cast<double>(rs.fallbacks));
+        prometheus_header(out, "culex_read_retries_total", "counter",
+                          "Reads the standby failed that the primary answered.");
+        prometheus_sample(out, "culex_read_retries_total", {}, static_cast<double>(rs.retries));
+        prometheus_header(out, "culex_reads_total", "counter",
+                          "Data reads of the API, by the server that answered them.");
+        prometheus_sample(out, "culex_reads_total", {{"server", "standby"}},
+                          static_cast<double>(rs.standby_reads));
+        prometheus_sample(out, "culex_reads_total", {{"server", "primary"}},
+                          static_cast<double>(rs.primary_reads));
+    }
     http.render(out);
     Response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";

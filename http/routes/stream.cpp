@@ -80,15 +80,15 @@ void run_stream(ApiContext& ctx, const std::string& filter, std::optional<Positi
                    std::chrono::steady_clock::now() < deadline)
                 std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
-        Result<PgPool::Lease> lease = ctx.pool.acquire(kConnectionWait);
         std::vector<Message> missed;
-        PgOutcome read = lease.is_ok()
-                             ? read_arrivals_after(lease.value().db(), ctx.config.broker_id, filter,
-                                                   sent.received_us, sent.seq, kMaxReplay, missed)
-                             : PgOutcome{};
-        if (!lease.is_ok() || !read.ok()) {
-            if (lease.is_ok() && read.error == PgErrorKind::kConnection)
-                lease.value().discard();
+        HttpResult<> read = run_read(
+            ctx,
+            [&](PgConnection& db) {
+                return read_arrivals_after(db, ctx.config.broker_id, filter, sent.received_us,
+                                           sent.seq, kMaxReplay, missed);
+            },
+            ReadFreshness::kCommittedNow);
+        if (!read.is_ok()) {
             ok = write(
                 "event: error\ndata: {\"detail\": \"cannot read the missed messages now; "
                 "reconnect later\"}\n\n");
