@@ -346,3 +346,35 @@ TEST_CASE("exclude_clients: none by default, repeatable, 1 to 1024 characters", 
           "plugin_opt_exclude_clients: control characters are not allowed in a pattern "
           "('a\x01*')");
 }
+
+TEST_CASE("db_read_conninfo and read_max_lag_ms: defaults, both ends of the range, past them",
+          "[options]") {
+    auto defaults = parse_options({}, "host");
+    REQUIRE(defaults.is_ok());
+    CHECK(defaults.value().db_read_conninfo.empty());  // no standby: every read on the primary
+    CHECK(defaults.value().read_max_lag_ms == 5000);
+    auto lowest = parse_options(
+        {{"db_read_conninfo", " host=standby dbname=iot "}, {"read_max_lag_ms", "0"}}, "host");
+    REQUIRE(lowest.is_ok());
+    CHECK(lowest.value().db_read_conninfo == "host=standby dbname=iot");
+    CHECK(lowest.value().read_max_lag_ms == 0);
+    auto highest = parse_options(
+        {{"db_read_conninfo", "postgresql://culex@standby/iot"}, {"read_max_lag_ms", "3600000"}},
+        "host");
+    REQUIRE(highest.is_ok());
+    CHECK(highest.value().db_read_conninfo == "postgresql://culex@standby/iot");
+    CHECK(highest.value().read_max_lag_ms == 3600000);
+    auto none = parse_options({{"db_read_conninfo", ""}}, "host");
+    REQUIRE(none.is_ok());
+    CHECK(none.value().db_read_conninfo.empty());
+    CHECK(error_of({{"read_max_lag_ms", "3600001"}}) ==
+          "plugin_opt_read_max_lag_ms: expected an integer from 0 to 3600000, got '3600001'");
+    CHECK(error_of({{"read_max_lag_ms", "-1"}}).rfind("plugin_opt_read_max_lag_ms:", 0) == 0);
+    CHECK(error_of({{"read_max_lag_ms", "5s"}}).rfind("plugin_opt_read_max_lag_ms:", 0) == 0);
+    CHECK(error_of({{"db_read_conninfo", "host='unterminated"}})
+              .rfind("plugin_opt_db_read_conninfo:", 0) == 0);
+    CHECK(error_of({{"db_read_conninfo", "nonsense_key=1"}})
+              .rfind("plugin_opt_db_read_conninfo:", 0) == 0);
+    CHECK(error_of({{"db_read_conninfo", "host=a"}, {"db_read_conninfo", "host=b"}}) ==
+          "plugin_opt_db_read_conninfo: given more than once");
+}
