@@ -1,5 +1,6 @@
 // A private PostgreSQL cluster for integration tests: initdb in a temp dir, postgres on
-// a free 127.0.0.1 port, trust auth. Runs as user `postgres` when the tests run as
+// a free 127.0.0.1 port, trust auth (replication connections too, so pg_standby.h can
+// clone it). Runs as user `postgres` when the tests run as
 // root (PostgreSQL refuses root). Test-thread only.
 #pragma once
 
@@ -41,10 +42,10 @@ class PgCluster {
     std::string create_database();
     // A connection to `dbname`, connected, or a failed REQUIRE.
     std::unique_ptr<PgConnection> connect(const std::string& dbname) const;
-
-  private:
+    // The path of one of the server's programs (initdb, pg_basebackup, ...).
     std::string bin(const std::string& tool) const;
 
+  private:
     std::string bindir_;
     std::string dir_;
     int port_ = 0;
