@@ -3,6 +3,8 @@
 // the pause, which proves where a read was answered.
 #include <catch2/catch.hpp>
 
+#include <curl/curl.h>
+
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -79,6 +81,41 @@ size_t occurrences(const std::string& text, const std::string& part) {
 bool wait_logged(BrokerProcess& broker, const std::string& line, size_t times) {
     return wait_until([&] { return occurrences(broker.log(), line) >= times; },
                       std::chrono::seconds(10));
+}
+
+// The live stream's text from `url` until it holds `events` message events or `timeout`.
+std::string read_stream(const std::string& url, size_t events, std::chrono::seconds timeout) {
+    struct Read {
+        std::string text;
+        size_t events;
+        std::chrono::steady_clock::time_point deadline;
+    } read{"", events, std::chrono::steady_clock::now() + timeout};
+    CURL* curl = curl_easy_init();
+    curl_slist* headers =
+        curl_slist_append(nullptr, (std::string("Authorization: Bearer ") + kAdminToken).c_str());
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(
+        curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* r) {
+            static_cast<Read*>(r)->text.append(data, size * n);
+            return size * n;
+        });
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &read);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(
+        curl, CURLOPT_XFERINFOFUNCTION,
+        +[](void* r, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+            auto* so_far = static_cast<Read*>(r);
+            return occurrences(so_far->text, "event: message") >= so_far->events ||
+                           std::chrono::steady_clock::now() > so_far->deadline
+                       ? 1
+                       : 0;
+        });
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &read);
+    curl_easy_perform(curl);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return read.text;
 }
 
 const std::string kToPrimary =
@@ -245,4 +282,42 @@ TEST_CASE("writes, deletes and tokens work on the primary with a standby for rea
     REQUIRE(standby().wait_replayed(*primary, std::chrono::seconds(30)));
     CHECK(records(http, "replica/w") == 1);  // the MQTT one; the inserted one is deleted
     CHECK(stored_count(*on_standby) == 2);
+}
+
+TEST_CASE("the live stream's resume leaves no gap while the standby lags behind", "[replica]") {
+    const std::string db = cluster().create_database();
+    ApiBroker api(kAdminToken, read_on_standby(db, "3600000"), db);
+    HttpClient http(api.base, kAdminToken);
+    REQUIRE(wait_metric(http, "culex_read_replica_up", 1));
+    auto primary = cluster().connect(db);
+    MqttClient device(api.broker.port(), "resume-device");
+    device.publish("resume/a", "s0", 1);
+    REQUIRE(device.wait_acked());
+    REQUIRE(wait_stored(*primary, 1, std::chrono::seconds(30)));
+    const std::string seen =
+        query_value(*primary,
+                    "SELECT (extract(epoch FROM received_at) * 1000000)::bigint || '-' || seq "
+                    "FROM culex.messages WHERE topic = 'resume/a'");
+    const std::string url = api.base + "/api/v1/stream?filter=resume%2F%23&last_event_id=" + seen;
+    {
+        ReplayPause pause;
+        device.publish("resume/a", "s1", 1);
+        device.publish("resume/a", "s2", 1);
+        REQUIRE(device.wait_acked());
+        REQUIRE(wait_stored(*primary, 3, std::chrono::seconds(30)));
+        // The standby has not replayed s1 and s2: the primary answers, after a bounded wait.
+        const double primary_reads = metric(http, "culex_reads_total{server=\"primary\"}");
+        const std::string text = read_stream(url, 2, std::chrono::seconds(30));
+        INFO(text);
+        CHECK(occurrences(text, "event: message") == 2);
+        CHECK(text.find("\"payload\":\"s1\"") < text.find("\"payload\":\"s2\""));
+        CHECK(text.find("\"payload\":\"s2\"") != std::string::npos);
+        CHECK(metric(http, "culex_reads_total{server=\"primary\"}") == primary_reads + 1);
+    }
+    REQUIRE(standby().wait_replayed(*primary, std::chrono::seconds(30)));
+    const double standby_reads = metric(http, "culex_reads_total{server=\"standby\"}");
+    const std::string text = read_stream(url, 2, std::chrono::seconds(30));
+    INFO(text);
+    CHECK(occurrences(text, "event: message") == 2);
+    CHECK(metric(http, "culex_reads_total{server=\"standby\"}") == standby_reads + 1);
 }
