@@ -24,6 +24,7 @@
 
 #include "common/log.h"
 #include "common/status.h"
+#include "partition_map.h"
 #include "pg_pool.h"
 #include "standby_status.h"
 
@@ -48,6 +49,9 @@ class ReadReplica {
     // must answer instead.
     Result<PgPool::Lease> lease(std::chrono::milliseconds wait,
                                 const std::string& replayed_lsn = "");
+
+    // The standby's partitions (partition_map.h): it may lack the newest of the primary's.
+    PartitionMap* partitions() { return &partitions_; }
 
     // Where a read was answered; `retried`: it failed on the standby first.
     void count_read(bool on_standby, bool retried = false);
@@ -76,6 +80,7 @@ class ReadReplica {
     const int64_t max_lag_ms_;
     LogQueue& log_;
     PgPool pool_;
+    PartitionMap partitions_;
 
     std::mutex mu_;
     std::condition_variable wake_;

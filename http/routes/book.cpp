@@ -149,8 +149,8 @@ Response read_newest(ApiContext& ctx, const Principal& principal, MessageSelecti
     page.limit = static_cast<size_t>(limit);
     page.ascending = false;
     std::vector<StoredMessage> rows;
-    HttpResult<> read = run_read(ctx, [&](PgConnection& db) {
-        return read_series(db, ctx.partitions, selection, page, rows);
+    HttpResult<> read = run_read(ctx, [&](PgConnection& db, PartitionMap* partitions) {
+        return read_series(db, partitions, selection, page, rows);
     });
     if (!read.is_ok())
         return read.error();

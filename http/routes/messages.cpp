@@ -85,8 +85,9 @@ Response get_one(ApiContext& ctx, Request& request, const Principal& principal, 
     if (!id.is_ok())
         return id.error();
     std::optional<StoredMessage> found;
-    HttpResult<> read = run_read(
-        ctx, [&](PgConnection& db) { return read_message(db, ctx.partitions, id.value(), found); });
+    HttpResult<> read = run_read(ctx, [&](PgConnection& db, PartitionMap* partitions) {
+        return read_message(db, partitions, id.value(), found);
+    });
     if (!read.is_ok())
         return read.error();
     // Records outside the token's filters answer like missing ones: ids are guessable.
@@ -127,8 +128,8 @@ Response get_series(ApiContext& ctx, Request& request, const Principal& principa
     if (!selection.topic && !selection.filter)
         selection.filter = "#";
     std::vector<StoredMessage> rows;
-    HttpResult<> read = run_read(ctx, [&](PgConnection& db) {
-        return read_series(db, ctx.partitions, selection, page, rows);
+    HttpResult<> read = run_read(ctx, [&](PgConnection& db, PartitionMap* partitions) {
+        return read_series(db, partitions, selection, page, rows);
     });
     if (!read.is_ok())
         return read.error();
@@ -184,7 +185,7 @@ Response get_aggregate(ApiContext& ctx, Request& request, const Principal& princ
     if ((end_us - *selection.after_us) / *bucket_us > kMaxBuckets)
         return problem(400, "at most 10000 buckets: widen 'bucket' or narrow the time range");
     std::vector<AggregateBucket> buckets;
-    HttpResult<> read = run_read(ctx, [&](PgConnection& db) {
+    HttpResult<> read = run_read(ctx, [&](PgConnection& db, PartitionMap*) {
         return read_buckets(db, selection, path, *bucket_us, buckets);
     });
     if (!read.is_ok())
@@ -251,7 +252,7 @@ Response get_topics(ApiContext& ctx, Request& request, const Principal& principa
     if (HttpResult<> allowed = check_topic_access(principal, selection); !allowed.is_ok())
         return allowed.error();
     std::vector<TopicSummary> topics;
-    HttpResult<> read = run_read(ctx, [&](PgConnection& db) {
+    HttpResult<> read = run_read(ctx, [&](PgConnection& db, PartitionMap*) {
         return read_topics(db, *selection.filter, after, limit, topics);
     });
     if (!read.is_ok())

@@ -85,7 +85,7 @@ HttpResult<> run_read(ApiContext& ctx, const ReadStatement& read, ReadFreshness 
         }
         Result<PgPool::Lease> standby = ctx.replica->lease(kConnectionWait, position);
         if (standby.is_ok()) {
-            PgOutcome outcome = read(standby.value().db());
+            PgOutcome outcome = read(standby.value().db(), ctx.replica->partitions());
             if (outcome.ok()) {
                 ctx.replica->count_read(true);
                 return Done{};
@@ -101,7 +101,7 @@ HttpResult<> run_read(ApiContext& ctx, const ReadStatement& read, ReadFreshness 
     HttpResult<PgPool::Lease> lease = lease_connection(ctx);
     if (!lease.is_ok())
         return lease.error();
-    PgOutcome outcome = read(lease.value().db());
+    PgOutcome outcome = read(lease.value().db(), ctx.partitions);
     if (!outcome.ok())
         return database_failure(ctx, lease.value(), outcome);
     if (ctx.replica != nullptr)

@@ -53,9 +53,10 @@ HttpResult<PgPool::Lease> lease_connection(ApiContext& ctx,
 // discarded), else 500 with the cause in the broker log only.
 Response database_failure(ApiContext& ctx, PgPool::Lease& lease, const PgOutcome& outcome);
 
-// One read statement of the data API (storage/message_reads.h) on the connection given:
-// it fills its output only on success, so it may run a second time.
-using ReadStatement = std::function<PgOutcome(PgConnection&)>;
+// One read statement of the data API (storage/message_reads.h) on the connection given,
+// with the partition map of the server that connection reaches: it fills its output only
+// on success, so it may run a second time.
+using ReadStatement = std::function<PgOutcome(PgConnection&, PartitionMap*)>;
 // How current a read must be. kWithinLag: the standby's view, up to read_max_lag_ms
 // behind the primary. kCommittedNow: everything committed on the primary before the call
 // (the live stream's resume, which must leave no gap before its live messages).

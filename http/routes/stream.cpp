@@ -83,7 +83,7 @@ void run_stream(ApiContext& ctx, const std::string& filter, std::optional<Positi
         std::vector<Message> missed;
         HttpResult<> read = run_read(
             ctx,
-            [&](PgConnection& db) {
+            [&](PgConnection& db, PartitionMap*) {
                 return read_arrivals_after(db, ctx.config.broker_id, filter, sent.received_us,
                                            sent.seq, kMaxReplay, missed);
             },
