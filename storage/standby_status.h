@@ -31,7 +31,7 @@ PgOutcome read_standby_status(PgConnection& db, StandbyStatus& status);
 enum class StandbyVerdict {
     kFit,      // reads may go there
     kLagging,  // replay is too far behind, which a moment of replay may cure
-    kUnfit,    // not a streaming standby now (promoted, receiver down, lag unknown)
+    kUnfit,    // not a streaming standby now (promoted, its WAL receiver down)
 };
 struct StandbyJudgement {
     StandbyVerdict verdict = StandbyVerdict::kUnfit;
