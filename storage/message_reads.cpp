@@ -188,16 +188,17 @@ PgOutcome read_series(PgConnection& db, PartitionMap* partitions, const MessageS
             std::reverse(visit.begin(), visit.end());
     }
     // Partition by partition in the page's order, as PostgreSQL's ordered append would,
-    // but each planned once per connection; past kMaxPartitionReads (a topic with nothing
-    // recent), the partitioned table reads what is left in one statement.
+    // but each statement planned once per connection. Even for a topic with nothing in
+    // most partitions this is cheaper than one statement on the partitioned table,
+    // which plans and opens every partition it cannot rule out (measured with 365:
+    // docs/benchmarks.md).
     size_t visited = 0;
-    for (; visited < visit.size() && visited < kMaxPartitionReads && rows.size() < wanted;
-         ++visited) {
+    for (; visited < visit.size() && rows.size() < wanted; ++visited) {
         const size_t before = rows.size();
         PgOutcome outcome = read_series_from(db, visit[visited].table, "", selection, page,
                                              wanted - rows.size(), rows);
         if (outcome.error == PgErrorKind::kOther) {
-            // Gone since the map was read (retention): the partitioned table answers.
+            // Gone since the map was read (dropped): the partitioned table answers.
             rows.resize(before);
             partitions->invalidate();
             break;
@@ -205,11 +206,9 @@ PgOutcome read_series(PgConnection& db, PartitionMap* partitions, const MessageS
         if (!outcome.ok())
             return outcome;
     }
-    if (rows.size() >= wanted)
-        return PgOutcome{};
-    if (visited == visit.size() && visited > 0) {
-        // Every partition the map knows was read; what it does not know (made within its
-        // age by another broker, for an old time) is left out of this page.
+    if (rows.size() >= wanted || (visited == visit.size() && visited > 0)) {
+        // Done, or every partition the map knows was read: what it does not know (made
+        // within its age by another broker, for an old time) is left out of this page.
         return PgOutcome{};
     }
     std::string bound;

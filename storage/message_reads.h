@@ -32,9 +32,6 @@ PgOutcome read_topic_of(PgConnection& db, PartitionMap* partitions, int64_t id, 
 PgOutcome read_series(PgConnection& db, PartitionMap* partitions, const MessageSelection& selection,
                       const PageRequest& page, std::vector<StoredMessage>& rows);
 
-// Partitions a series reads one by one before the partitioned table reads the rest.
-inline constexpr size_t kMaxPartitionReads = 8;
-
 // Buckets of `bucket_us` aligned to the epoch, oldest first, over rows whose field at
 // `path` is a JSON number; empty buckets are left out.
 PgOutcome read_buckets(PgConnection& db, const MessageSelection& selection,
