@@ -13,16 +13,9 @@ if [ ${#load_args[@]} -eq 0 ]; then
   load_args=(--publishers 4 --messages 600000 --qos 0 --topics 1000 --payload 100 --payload-kind text)
 fi
 source bench/lib.sh
-old_tree=$work/old-tree
-trap 'git worktree remove --force "$old_tree" 2>/dev/null || true; cleanup' EXIT
+trap 'remove_old_tree; cleanup' EXIT
 
-build_release
-cp "$work/culex.so" "$work/culex-new.so"
-echo "culex: building culex.so of $old_commit" >&2
-git worktree add --detach "$old_tree" "$old_commit" >/dev/null 2>&1
-cmake -S "$old_tree" -B "$old_tree/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$old_tree/build" -j "$(nproc)" --target culex >/dev/null
-cp "$old_tree/build/culex.so" "$work/culex-old.so"
+build_old_and_new "$old_commit"
 
 for round in $(seq "$rounds"); do
   for side in old new; do

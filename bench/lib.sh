@@ -33,6 +33,20 @@ resume_cluster() {
   pg_cluster_start "$work/pg" "$pg_port" shared_buffers=2GB max_wal_size=8GB
 }
 
+# Builds this checkout's culex.so as $work/culex-new.so and that of commit $1, in a
+# worktree (remove_old_tree takes it away), as $work/culex-old.so: for A/B runs.
+old_tree=$work/old-tree
+build_old_and_new() {
+  build_release
+  cp "$work/culex.so" "$work/culex-new.so"
+  echo "culex: building culex.so of $1" >&2
+  git worktree add --detach "$old_tree" "$1" >/dev/null 2>&1
+  cmake -S "$old_tree" -B "$old_tree/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$old_tree/build" -j "$(nproc)" --target culex >/dev/null
+  cp "$old_tree/build/culex.so" "$work/culex-old.so"
+}
+remove_old_tree() { git worktree remove --force "$old_tree" 2>/dev/null || true; }
+
 # A spool directory the broker can write (it runs as `mosquitto` when started as root).
 make_spool_dir() {
   mkdir -p "$1"

@@ -12,17 +12,10 @@ days=${3:-30}
 seconds=${4:-10}
 rounds=${5:-2}
 source bench/lib.sh
-old_tree=$work/old-tree
-trap 'kill ${pids[*]:-} 2>/dev/null || true; git worktree remove --force "$old_tree" 2>/dev/null || true; cleanup' EXIT
+trap 'kill ${pids[*]:-} 2>/dev/null || true; remove_old_tree; cleanup' EXIT
 pids=()
 
-build_release
-cp "$work/culex.so" "$work/culex-new.so"
-echo "culex: building culex.so of $old_commit" >&2
-git worktree add --detach "$old_tree" "$old_commit" >/dev/null 2>&1
-cmake -S "$old_tree" -B "$old_tree/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$old_tree/build" -j "$(nproc)" --target culex >/dev/null
-cp "$old_tree/build/culex.so" "$work/culex-old.so"
+build_old_and_new "$old_commit"
 start_cluster
 token=bench-admin-token-0123456789
 declare -A http_of
