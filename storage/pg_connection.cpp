@@ -89,6 +89,7 @@ void PgConnection::close() {
         PQfinish(conn_);
     conn_ = nullptr;
     prepared_.clear();
+    recent_.clear();
 }
 
 bool PgConnection::is_open() const {
@@ -139,18 +140,33 @@ PgOutcome PgConnection::exec(const char* sql, const std::vector<std::string>& pa
 std::string PgConnection::prepared_name(const std::string& sql, size_t param_count,
                                         PgOutcome& failure) {
     auto it = prepared_.find(sql);
-    if (it != prepared_.end())
-        return it->second;
-    if (prepared_.size() >= kMaxPrepared)
-        return "";
-    std::string name = "culex_" + std::to_string(prepared_.size() + 1);
+    if (it != prepared_.end()) {
+        recent_.splice(recent_.begin(), recent_, it->second.use);
+        return it->second.name;
+    }
+    if (prepared_.size() >= kMaxPrepared) {
+        std::string deallocate;
+        auto oldest = recent_.end();
+        for (size_t i = 0; i < kEvictedAtOnce; ++i)
+            deallocate += "DEALLOCATE " + prepared_.at(*--oldest).name + ";";
+        PgOutcome dropped = classify(PgResult(PQexec(conn_, deallocate.c_str())));
+        if (!dropped.ok()) {
+            failure = std::move(dropped);
+            return "";
+        }
+        for (auto gone = oldest; gone != recent_.end(); ++gone)
+            prepared_.erase(*gone);
+        recent_.erase(oldest, recent_.end());
+    }
+    std::string name = "culex_" + std::to_string(++prepared_count_);
     PgOutcome prepared = classify(PgResult(
         PQprepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(param_count), nullptr)));
     if (!prepared.ok()) {
         failure = std::move(prepared);
         return "";
     }
-    prepared_.emplace(sql, name);
+    recent_.push_front(sql);
+    prepared_.emplace(sql, Prepared{name, recent_.begin()});
     return name;
 }
 
@@ -164,10 +180,6 @@ PgOutcome PgConnection::exec_prepared(const std::string& sql,
         return failure;
     const std::vector<const char*> values = c_strings(params);
     const int format = binary_results ? 1 : 0;
-    if (name.empty()) {
-        return classify(PgResult(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()),
-                                              nullptr, values.data(), nullptr, nullptr, format)));
-    }
     return classify(PgResult(PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
                                             values.data(), nullptr, nullptr, format)));
 }
@@ -182,11 +194,8 @@ PgOutcome PgConnection::exec_each_row(const std::string& sql,
     if (!failure.ok())
         return failure;
     const std::vector<const char*> values = c_strings(params);
-    const int sent = name.empty()
-                         ? PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()),
-                                             nullptr, values.data(), nullptr, nullptr, 1)
-                         : PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
-                                               values.data(), nullptr, nullptr, 1);
+    const int sent = PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
+                                         values.data(), nullptr, nullptr, 1);
     if (sent != 1)
         return connection_failure();
     PQsetSingleRowMode(conn_);

@@ -7,7 +7,9 @@
 
 #include <libpq-fe.h>
 
+#include <cstdint>
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -59,11 +61,15 @@ class PgConnection {
 
     // Runs one statement with text parameters (NUL-terminated, no NULLs).
     PgOutcome exec(const char* sql, const std::vector<std::string>& params = {});
-    // Like exec, but prepares `sql` on first use and reuses its plan on this connection
-    // (the API's few statement shapes; past kMaxPrepared distinct ones it runs them
-    // unprepared). With binary_results the values come in PostgreSQL's binary format.
+    // Like exec, but prepares `sql` on first use and reuses its plan on this connection.
+    // At most kMaxPrepared statements stay prepared: when full, the kEvictedAtOnce least
+    // recently used are deallocated in one round trip, since reads name partitions and
+    // the partitions of a long-running broker keep changing. With binary_results the values come in
+    // PostgreSQL's binary format.
     PgOutcome exec_prepared(const std::string& sql, const std::vector<std::string>& params,
                             bool binary_results = false);
+    static constexpr size_t kMaxPrepared = 256;
+    static constexpr size_t kEvictedAtOnce = kMaxPrepared / 4;
     // Runs a prepared statement in single-row mode: on_row sees each row as it arrives
     // (binary format), so a large result never sits in memory whole. The returned outcome
     // has no result rows.
@@ -82,13 +88,18 @@ class PgConnection {
     PgOutcome connection_failure();
 
     // The name of `sql`'s prepared statement, preparing it now if needed; empty when it
-    // cannot be prepared (cache full, or the error is in `failure`).
+    // could not be prepared (the error is then in `failure`).
     std::string prepared_name(const std::string& sql, size_t param_count, PgOutcome& failure);
 
-    static constexpr size_t kMaxPrepared = 256;
+    struct Prepared {
+        std::string name;
+        std::list<std::string>::iterator use;  // its place in recent_
+    };
     const std::string conninfo_;
     PGconn* conn_ = nullptr;
-    std::unordered_map<std::string, std::string> prepared_;
+    std::unordered_map<std::string, Prepared> prepared_;
+    std::list<std::string> recent_;  // the prepared statements' SQL, most recently used first
+    uint64_t prepared_count_ = 0;    // names them; never reused on one connection
 };
 
 }  // namespace culex

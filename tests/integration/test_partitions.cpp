@@ -322,6 +322,36 @@ TEST_CASE("a read by id with 365 partitions plans and reads one of them", "[part
     CHECK(count_where(*db, "true") == 0);
 }
 
+TEST_CASE("a connection keeps its most recently used statements prepared, within its bound",
+          "[partitions][prepared]") {
+    // Reads name partitions, so a long-running broker meets ever new statements: the
+    // newest must still be prepared once the cache is full.
+    auto db = cluster().connect(cluster().create_database());
+    const auto statement = [](size_t i) { return "SELECT $1::int + " + std::to_string(i); };
+    const auto run = [&](size_t i) {
+        PgOutcome outcome = db->exec_prepared(statement(i), {"1"});
+        REQUIRE(outcome.ok());
+        CHECK(pg_value(outcome.result.get(), 0, 0) == std::to_string(i + 1));
+    };
+    const size_t total = PgConnection::kMaxPrepared + 40;
+    for (size_t i = 0; i < total; ++i) {
+        run(i);
+        run(0);  // kept recent, so never the one to go
+    }
+    const auto prepared = [&](const std::string& condition) {
+        return query_value(
+            *db, ("SELECT count(*) FROM pg_prepared_statements WHERE " + condition).c_str());
+    };
+    const auto count = std::stoul(prepared("true"));
+    CHECK(count <= PgConnection::kMaxPrepared);
+    CHECK(count > PgConnection::kMaxPrepared - PgConnection::kEvictedAtOnce);
+    CHECK(prepared("statement = '" + statement(0) + "'") == "1");
+    CHECK(prepared("statement = '" + statement(total - 1) + "'") == "1");
+    CHECK(prepared("statement = '" + statement(1) + "'") == "0");
+    run(1);  // prepared again
+    CHECK(prepared("statement = '" + statement(1) + "'") == "1");
+}
+
 TEST_CASE("retention drops partitions wholly older than it, and only those",
           "[partitions][retention]") {
     ApiBroker api(kToken, {{"retention", "2d"}, {"maintenance_interval", "1s"}});
