@@ -17,20 +17,24 @@ build_release() {
   cp build-release/culex.so "$work/"
 }
 
-# Starts a fresh cluster. Stock settings except what any ingest server gets: more WAL
-# between checkpoints and shared buffers sized for the run; fsync and
+# The cluster's directory: a fresh one in $work, or CULEX_BENCH_PG_DIR, kept across runs
+# so that a large data set is loaded once (the read benchmarks reuse what it holds).
+pg_dir=${CULEX_BENCH_PG_DIR:-$work/pg}
+
+# Starts a fresh cluster (or the kept one). Stock settings except what any ingest server
+# gets: more WAL between checkpoints and shared buffers sized for the run; fsync and
 # synchronous_commit stay on.
 start_cluster() {
   pg_port=$(free_port)
-  rm -rf "$work/pg"
-  pg_cluster_create "$work/pg"
+  if [ -z "${CULEX_BENCH_PG_DIR:-}" ]; then rm -rf "$pg_dir"; fi
+  pg_cluster_create "$pg_dir"
   resume_cluster
   conninfo="host=127.0.0.1 port=$pg_port user=postgres dbname=postgres"
 }
 
 # Starts the existing cluster again (after stop_cluster), on the same port.
 resume_cluster() {
-  pg_cluster_start "$work/pg" "$pg_port" shared_buffers=2GB max_wal_size=8GB
+  pg_cluster_start "$pg_dir" "$pg_port" shared_buffers=2GB max_wal_size=8GB
 }
 
 # Builds this checkout's culex.so as $work/culex-new.so and that of commit $1, in a
@@ -55,7 +59,7 @@ make_spool_dir() {
 
 psql_q() { pg_psql "$pg_port" -tAc "$1"; }
 
-stop_cluster() { pg_cluster_stop "$work/pg"; }
+stop_cluster() { pg_cluster_stop "$pg_dir"; }
 
 cleanup() {
   if [ -n "${api_broker_pid:-}" ]; then kill "$api_broker_pid" 2>/dev/null || true; fi
