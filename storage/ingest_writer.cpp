@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/json_check.h"
+#include "common/time_text.h"
 #include "copy_encoder.h"
 #include "migrations.h"
 
@@ -320,13 +321,13 @@ bool IngestWriter::ensure_ready() {
 
 PgOutcome IngestWriter::row_exists(size_t index, bool& exists) {
     // The topic index finds the row; broker and seq tell it from other messages of the
-    // same instant.
+    // same instant. The time goes in as a timestamptz value, so that the plan reads
+    // (and locks) only the partition holding it.
     const Message& m = batch_[index];
     PgOutcome found = db_.exec(
-        "SELECT 1 FROM culex.message_store WHERE topic_id = $1 AND received_at ="
-        " timestamptz 'epoch' + $2::bigint * interval '1 microsecond'"
+        "SELECT 1 FROM culex.message_store WHERE topic_id = $1 AND received_at = $2::timestamptz"
         " AND broker_id = $3 AND seq = $4",
-        {std::to_string(topic_ids_of_batch_[index]), std::to_string(m.received_us),
+        {std::to_string(topic_ids_of_batch_[index]), format_rfc3339_us(m.received_us),
          std::to_string(broker_db_id_), std::to_string(m.seq)});
     if (found.ok())
         exists = PQntuples(found.result.get()) > 0;

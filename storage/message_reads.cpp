@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "common/clock.h"
+#include "common/time_text.h"
 #include "copy_encoder.h"
 #include "message_ids.h"
 #include "message_sql.h"
@@ -387,25 +388,33 @@ PgOutcome read_topics(PgConnection& db, const std::string& filter,
 
 PgOutcome read_record_ids(PgConnection& db, const std::string& broker,
                           const std::vector<const Message*>& messages, std::vector<int64_t>& ids) {
+    ids.assign(messages.size(), 0);
+    if (messages.empty())
+        return PgOutcome{};
     std::vector<std::string> topics, times, seqs;
+    int64_t earliest_us = messages.front()->received_us;
+    int64_t latest_us = earliest_us;
     for (const Message* m : messages) {
         topics.push_back(m->topic);
-        times.push_back(std::to_string(m->received_us));
+        times.push_back(format_rfc3339_us(m->received_us));
         seqs.push_back(std::to_string(m->seq));
+        earliest_us = std::min(earliest_us, m->received_us);
+        latest_us = std::max(latest_us, m->received_us);
     }
+    // The times go in as timestamptz values and their span as a range of constants, so
+    // that the plan opens only the partitions the messages fall in.
     const std::string sql =
-        "SELECT k.i, m.id FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY"
-        " AS k(topic, at_us, seq, i)"
+        "SELECT k.i, m.id FROM unnest($1::text[], $2::timestamptz[], $3::bigint[]) WITH ORDINALITY"
+        " AS k(topic, at, seq, i)"
         " JOIN culex.topics t ON t.name = k.topic"
-        " JOIN culex.message_store m ON m.topic_id = t.id AND m.received_at = " +
-        micros_to_timestamptz("k.at_us") +
-        " AND m.seq = k.seq"
+        " JOIN culex.message_store m ON m.topic_id = t.id AND m.received_at = k.at"
+        " AND m.seq = k.seq AND m.received_at BETWEEN $5::timestamptz AND $6::timestamptz"
         " JOIN culex.brokers b ON b.id = m.broker_id AND b.name = $4";
     PgOutcome outcome = db.exec(
-        sql.c_str(), {pg_text_array(topics), pg_text_array(times), pg_text_array(seqs), broker});
+        sql.c_str(), {pg_text_array(topics), pg_text_array(times), pg_text_array(seqs), broker,
+                      format_rfc3339_us(earliest_us), format_rfc3339_us(latest_us)});
     if (!outcome.ok())
         return outcome;
-    ids.assign(messages.size(), 0);
     const PGresult* r = outcome.result.get();
     for (int row = 0; row < PQntuples(r); ++row) {
         const size_t i = std::strtoull(PQgetvalue(r, row, 0), nullptr, 10) - 1;

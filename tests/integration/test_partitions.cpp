@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/time_text.h"
 #include "storage/message_ids.h"
+#include "storage/message_reads.h"
 #include "storage/message_sql.h"
 #include "storage/migrations.h"
 #include "storage/pg_connection.h"
@@ -343,6 +344,50 @@ TEST_CASE("a read by id with 365 partitions plans and reads one of them", "[part
     CHECK(json(http.del("/api/v1/messages/" + std::to_string(id)))["deleted"].GetInt() == 1);
     CHECK(json(http.del("/api/v1/trash/" + std::to_string(id)))["purged"].GetInt() == 1);
     CHECK(count_where(*db, "true") == 0);
+}
+
+TEST_CASE("finding the ids of stored messages by receive time opens only their partitions",
+          "[partitions]") {
+    // The rule matcher's lookup when a replayed batch's ids are not known.
+    ApiBroker api(kToken);
+    auto db = cluster().connect(api.db);
+    HttpClient http(api.base, kToken);
+    REQUIRE(db->exec("SELECT culex.create_message_partition(now() - g * interval '1 day', 24)"
+                     " FROM generate_series(1, 365) g")
+                .ok());
+    const int64_t old_us = wall_clock_us() - 200 * kDayUs;
+    const int64_t older_us = old_us - kDayUs - 7;
+    const int64_t old_id = insert_at(http, "lookup/a", old_us);
+    const int64_t older_id = insert_at(http, "lookup/b", older_us);
+    const std::string broker =
+        query_value(*db, ("SELECT b.name FROM culex.message_store m JOIN culex.brokers b ON b.id ="
+                          " m.broker_id WHERE m.id = " +
+                          std::to_string(old_id))
+                             .c_str());
+    Message a, b, missing;
+    a.topic = "lookup/a";
+    a.received_us = old_us;
+    b.topic = "lookup/b";
+    b.received_us = older_us;
+    missing.topic = "lookup/a";
+    missing.received_us = old_us + 1;
+    REQUIRE(db->exec("BEGIN").ok());
+    std::vector<int64_t> ids;
+    REQUIRE(read_record_ids(*db, broker, {&a, &missing, &b}, ids).ok());
+    CHECK(ids == std::vector<int64_t>{old_id, 0, older_id});
+    // Locks taken on partitions' tables stay until the transaction ends: the plan opened
+    // the two days' partitions (and the one between them), not the other 363.
+    const long opened =
+        std::stol(query_value(*db,
+                              "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid ="
+                              " l.relation WHERE l.pid = pg_backend_pid() AND c.relkind = 'r'"
+                              " AND c.relname LIKE 'message\\_store\\_%'"));
+    CHECK(opened >= 2);
+    CHECK(opened <= 3);
+    REQUIRE(db->exec("ROLLBACK").ok());
+    std::vector<int64_t> none;
+    REQUIRE(read_record_ids(*db, broker, {}, none).ok());
+    CHECK(none.empty());
 }
 
 TEST_CASE("a connection keeps its most recently used statements prepared, within its bound",
