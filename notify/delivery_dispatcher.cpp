@@ -10,7 +10,7 @@
 #include "common/topic_filter.h"
 #include "rule_matcher.h"
 #include "storage/delivery_store.h"
-#include "storage/migrations.h"
+#include "storage/schema_connect.h"
 
 namespace culex {
 namespace {
@@ -88,30 +88,14 @@ void DeliveryDispatcher::connect_if_due() {
     const auto now = SteadyClock::now();
     if (db_.is_open() || now < next_connect_)
         return;
-    Status connected = db_.connect();
-    if (connected.is_ok()) {
-        // Claims and outcomes need not wait for the WAL flush: if PostgreSQL loses the
-        // last of them in a crash, a claim's lease runs out or an outcome is missing and
-        // the delivery is sent again, which at-least-once allows. This halves the
-        // dispatcher's cost per delivery on a disk with slow fsync.
-        PgOutcome set = db_.exec("SET synchronous_commit = off");
-        bool current = false;
-        if (set.ok())
-            set = schema_is_current(db_, current);
-        if (set.ok() && current) {
-            backoff_.reset();
-            return;
-        }
-        if (!set.ok())
-            db_failed(set);
-        db_.close();
-        if (set.ok()) {
-            // The storage writer has not created the schema yet (a first start).
-            next_connect_ = now + kSchemaPoll;
-            return;
-        }
-    }
-    next_connect_ = now + backoff_.next();
+    // Claims and outcomes need not wait for the WAL flush: if PostgreSQL loses the last
+    // of them in a crash, a claim's lease runs out or an outcome is missing and the
+    // delivery is sent again, which at-least-once allows. This halves the dispatcher's
+    // cost per delivery on a disk with slow fsync.
+    const SchemaConnect attempt = connect_to_schema(db_, "SET synchronous_commit = off");
+    if (attempt.state == SchemaConnectState::kFailed)
+        db_failed(PgOutcome{nullptr, PgErrorKind::kOther, attempt.error});
+    next_connect_ = now + retry_delay(attempt, backoff_);
 }
 
 void DeliveryDispatcher::run() {

@@ -4,8 +4,8 @@
 
 #include "delivery_request.h"
 #include "storage/message_reads.h"
-#include "storage/migrations.h"
 #include "storage/rule_store.h"
+#include "storage/schema_connect.h"
 
 namespace culex {
 namespace {
@@ -116,24 +116,17 @@ void RuleMatcher::run() {
 }
 
 bool RuleMatcher::connect() {
-    Status connected = db_.connect();
-    bool current = false;
-    PgOutcome asked;
-    if (connected.is_ok())
-        asked = schema_is_current(db_, current);
-    if (connected.is_ok() && asked.ok() && current)
-        asked = db_.exec("LISTEN culex_rules");
-    if (connected.is_ok() && asked.ok() && current) {
+    const SchemaConnect attempt = connect_to_schema(db_, "LISTEN culex_rules");
+    if (attempt.ready()) {
         // Notifications sent while disconnected are lost: read the rules afresh.
         reload_now_ = true;
         return true;
     }
     // Until the storage writer has created the schema (a first start) there is nothing
     // to match against: ask again soon, without an error.
-    const auto wait = connected.is_ok() && asked.ok() ? kSchemaPoll : backoff_.next();
-    if (!asked.ok())
+    const auto wait = retry_delay(attempt, backoff_);
+    if (attempt.state == SchemaConnectState::kFailed)
         ++stats_.db_errors;
-    db_.close();
     std::unique_lock<std::mutex> lock(mu_);
     wake_.wait_for(lock, wait, [this] { return stopping_; });
     return false;

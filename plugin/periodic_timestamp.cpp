@@ -41,10 +41,16 @@ void PeriodicTimestamp::stop() {
 }
 
 void PeriodicTimestamp::run() {
-    // Connected before the first interval ends, so that it is claimed like the rest.
-    reconnect();
     const int64_t interval_ms = config_.timestamp_interval * 1000;
     int64_t slot_ms = (wall_clock_ms() / interval_ms + 1) * interval_ms;
+    // Connected before the first interval ends, so that it is claimed like the rest; on
+    // a first start the storage writer may still be making the schema.
+    while (reconnect() == SchemaConnectState::kSchemaNotYet &&
+           slot_ms - wall_clock_ms() > kSchemaPoll.count()) {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (wake_.wait_for(lock, kSchemaPoll, [this] { return stopping_; }))
+            return;
+    }
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
         const int64_t wait_ms = slot_ms - wall_clock_ms();
@@ -96,17 +102,14 @@ PeriodicTimestamp::Claim PeriodicTimestamp::claim(int64_t slot_ms) {
     return won ? Claim::kWon : Claim::kLost;
 }
 
-void PeriodicTimestamp::reconnect() {
-    Status connected = db_.connect();
-    if (connected.is_ok()) {
-        PgOutcome limited = db_.exec("SELECT set_config('statement_timeout', $1, false)",
-                                     {std::to_string(kClaimTimeout.count())});
-        if (limited.ok())
-            return;
-        connected = Status::error(limited.message);
-        db_.close();
-    }
-    note_unanswered(connected.message());
+SchemaConnectState PeriodicTimestamp::reconnect() {
+    const SchemaConnect attempt =
+        connect_to_schema(db_, "SET statement_timeout = " + std::to_string(kClaimTimeout.count()));
+    // Before the storage writer has made the schema (a first start) there is nothing to
+    // claim in, which is no fault: this interval goes out unclaimed, quietly.
+    if (!attempt.ready() && attempt.state != SchemaConnectState::kSchemaNotYet)
+        note_unanswered(attempt.error);
+    return attempt.state;
 }
 
 void PeriodicTimestamp::note_unanswered(const std::string& why) {

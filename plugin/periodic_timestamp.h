@@ -8,9 +8,11 @@
 // and stores it on its next tick, as it does everything the plugin publishes. The
 // broker thread never waits on the database.
 //
-// When a claim gets no answer (PostgreSQL unreachable, the schema not created yet, or
-// slower than kClaimTimeout) the broker publishes anyway: the timestamp never stops,
-// and during an outage each broker publishes one per interval. A wake-up later than an
+// When a claim gets no answer (PostgreSQL unreachable, or slower than kClaimTimeout)
+// the broker publishes anyway and logs it once: the timestamp never stops, and during
+// an outage each broker publishes one per interval. On a first start the thread waits
+// for the storage writer's schema until just before the first interval, and the
+// intervals before it exists go out unclaimed without a warning. A wake-up later than an
 // interval (a suspended machine, a clock step) publishes for the current interval and
 // skips those already over.
 //
@@ -27,6 +29,7 @@
 #include "common/log.h"
 #include "common/outbox.h"
 #include "storage/pg_connection.h"
+#include "storage/schema_connect.h"
 
 namespace culex {
 
@@ -51,7 +54,7 @@ class PeriodicTimestamp {
     void run();
     void publish_if_claimed(int64_t slot_ms);
     Claim claim(int64_t slot_ms);
-    void reconnect();
+    SchemaConnectState reconnect();
     void note_unanswered(const std::string& why);
 
     const Config& config_;

@@ -5,7 +5,6 @@
 // finds nothing to do. Call it from the thread that owns the connection.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 
 #include "common/status.h"
@@ -30,7 +29,5 @@ PgOutcome apply_migrations(PgConnection& connection);
 // the threads that use the schema but leave migrating to the storage writer, so that on
 // a first start they wait quietly instead of failing on tables that do not exist yet.
 PgOutcome schema_is_current(PgConnection& connection, bool& current);
-// How soon such a thread asks again while the schema is not current.
-constexpr std::chrono::milliseconds kSchemaPoll{200};
 
 }  // namespace culex

@@ -6,9 +6,9 @@
 
 #include "common/clock.h"
 #include "common/time_text.h"
-#include "migrations.h"
 #include "partitions.h"
 #include "retention.h"
+#include "schema_connect.h"
 
 namespace culex {
 namespace {
@@ -69,21 +69,15 @@ bool StorageMaintenance::wait_for(milliseconds wait) {
 bool StorageMaintenance::connect() {
     if (db_.is_open())
         return true;
-    Status connected = db_.connect();
-    bool current = false;
-    PgOutcome asked;
-    if (connected.is_ok())
-        asked = schema_is_current(db_, current);
     // A statement stuck behind a long transaction ends, and is tried again next run.
-    if (connected.is_ok() && asked.ok() && current)
-        asked = db_.exec("SET lock_timeout = '10s'");
-    if (connected.is_ok() && asked.ok() && current)
+    const SchemaConnect attempt = connect_to_schema(db_, "SET lock_timeout = '10s'");
+    const auto wait = retry_delay(attempt, backoff_);
+    if (attempt.ready())
         return true;
-    db_.close();
-    if (!connected.is_ok() || !asked.ok())
+    if (attempt.state != SchemaConnectState::kSchemaNotYet)
         ++stats_.errors;
     // The writer reports an unreachable database; this thread only waits for it.
-    wait_for(connected.is_ok() && asked.ok() ? kSchemaPoll : backoff_.next());
+    wait_for(wait);
     return false;
 }
 
