@@ -22,15 +22,10 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "partitions.h"
 #include "pg_connection.h"
 
 namespace culex {
-
-struct Leaf {
-    int64_t from_us = 0;   // inclusive; INT64_MIN for the first partition of a migrated table
-    int64_t until_us = 0;  // exclusive
-    std::string table;     // qualified and quoted
-};
 
 class PartitionMap {
   public:
@@ -49,8 +44,5 @@ class PartitionMap {
     SteadyClock::time_point loaded_{};
     bool loaded_once_ = false;
 };
-
-// The partition holding all of [from_us, until_us), or nullptr.
-const Leaf* leaf_holding(const std::vector<Leaf>& leaves, int64_t from_us, int64_t until_us);
 
 }  // namespace culex

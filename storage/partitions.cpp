@@ -43,6 +43,28 @@ PgOutcome read_partitions(PgConnection& db, bool sizes, std::vector<PartitionInf
     return outcome;
 }
 
+PgOutcome read_leaves(PgConnection& db, std::vector<Leaf>& leaves) {
+    std::vector<PartitionInfo> partitions;
+    PgOutcome read = read_partitions(db, false, partitions);
+    if (!read.ok())
+        return read;
+    leaves.clear();
+    for (PartitionInfo& p : partitions) {
+        leaves.push_back(Leaf{p.from_us.value_or(std::numeric_limits<int64_t>::min()), p.until_us,
+                              std::move(p.table)});
+    }
+    return read;
+}
+
+const Leaf* leaf_holding(const std::vector<Leaf>& leaves, int64_t from_us, int64_t until_us) {
+    auto it = std::upper_bound(leaves.begin(), leaves.end(), from_us,
+                               [](int64_t t, const Leaf& l) { return t < l.from_us; });
+    if (it == leaves.begin())
+        return nullptr;
+    const Leaf& leaf = *std::prev(it);
+    return from_us < leaf.until_us && until_us <= leaf.until_us ? &leaf : nullptr;
+}
+
 PgOutcome read_message_span(PgConnection& db, std::optional<int64_t>& oldest_us,
                             std::optional<int64_t>& newest_us) {
     PgOutcome outcome = db.exec(
@@ -76,20 +98,11 @@ PgOutcome create_partition_for(PgConnection& db, int64_t at_us, int width_hours,
 }
 
 bool PartitionCover::covers(int64_t at_us) const {
-    auto it = std::upper_bound(known_.begin(), known_.end(), at_us,
-                               [](int64_t t, const auto& range) { return t < range.first; });
-    return it != known_.begin() && at_us < std::prev(it)->second;
+    return leaf_holding(known_, at_us, at_us + 1) != nullptr;
 }
 
 PgOutcome PartitionCover::refresh(PgConnection& db) {
-    std::vector<PartitionInfo> partitions;
-    PgOutcome read = read_partitions(db, false, partitions);
-    if (!read.ok())
-        return read;
-    known_.clear();
-    for (const PartitionInfo& p : partitions)
-        known_.emplace_back(p.from_us.value_or(std::numeric_limits<int64_t>::min()), p.until_us);
-    return read;
+    return read_leaves(db, known_);
 }
 
 PgOutcome PartitionCover::ensure(PgConnection& db, const std::vector<Message>& batch,

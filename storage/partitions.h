@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "common/message.h"
@@ -32,6 +31,19 @@ struct PartitionInfo {
 // All partitions, oldest first. With `sizes` false, estimated_rows and bytes are 0 and
 // the catalog is not asked for them.
 PgOutcome read_partitions(PgConnection& db, bool sizes, std::vector<PartitionInfo>& partitions);
+
+// A partition's range and table, as the writer and the API's reads keep them.
+struct Leaf {
+    int64_t from_us = 0;   // inclusive; INT64_MIN for the first partition of a migrated table
+    int64_t until_us = 0;  // exclusive
+    std::string table;     // qualified and quoted
+};
+
+// All partitions as leaves, oldest first; `leaves` is left as it was on error.
+PgOutcome read_leaves(PgConnection& db, std::vector<Leaf>& leaves);
+
+// The leaf (of `leaves`, oldest first) holding all of [from_us, until_us), or nullptr.
+const Leaf* leaf_holding(const std::vector<Leaf>& leaves, int64_t from_us, int64_t until_us);
 
 // Receive times of the live rows with the lowest and the highest id, found through the
 // primary keys without scanning: for one broker the oldest and newest message, with
@@ -59,7 +71,7 @@ class PartitionCover {
     bool covers(int64_t at_us) const;
     PgOutcome refresh(PgConnection& db);
 
-    std::vector<std::pair<int64_t, int64_t>> known_;  // [from, until), oldest first
+    std::vector<Leaf> known_;  // oldest first
 };
 
 }  // namespace culex
