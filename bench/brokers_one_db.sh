@@ -71,8 +71,10 @@ start_broker solo
 http=$(grep -o 'http_listen 127.0.0.1:[0-9]*' "$work/mosquitto-solo.conf" | cut -d: -f2)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$http/readyz" >/dev/null && break; sleep 0.1; done
 # Eight reads at once open the API pool to its size (http_db_connections 4).
-for _ in $(seq 8); do curl -s "http://127.0.0.1:$http/readyz" >/dev/null & done
-wait
+# Their pids only: a bare `wait` would wait for the broker too.
+readers=()
+for _ in $(seq 8); do curl -s "http://127.0.0.1:$http/readyz" >/dev/null & readers+=($!); done
+wait "${readers[@]}"
 sleep 1
 psql_q "SELECT count(*) || ' connections: ' || string_agg(coalesce(nullif(query, ''), '-'), ' | ' ORDER BY backend_start)
         FROM (SELECT left(query, 40) AS query, backend_start FROM pg_stat_activity
