@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -27,6 +28,33 @@ int decode_status(int status) {
     if (WIFSIGNALED(status))
         return 128 + WTERMSIG(status);
     return -1;
+}
+
+// The lowest port the kernel hands out for outgoing connections. A port from that range
+// can be taken as a client's local port by any process making connections (parallel
+// tests do, by thousands) between free_port's check and the listener's bind, so
+// listeners get ports below it.
+int ephemeral_low() {
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    int low = 0;
+    return range >> low ? low : 0;
+}
+
+// Whether `port` (0: any) can be bound on 127.0.0.1 now; the bound port when it can.
+int try_bind(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    int bound = 0;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+        socklen_t len = sizeof addr;
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+        bound = ntohs(addr.sin_port);
+    }
+    close(fd);
+    return bound;
 }
 
 }  // namespace
@@ -108,19 +136,20 @@ int run_command(const std::vector<std::string>& argv, const std::string& log_pat
 }
 
 int free_port() {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        close(fd);
-        throw std::runtime_error("cannot bind a free port");
+    constexpr int kFirst = 10000;
+    const int low = ephemeral_low();
+    if (low > kFirst + 1000) {
+        // Random, so that test processes running side by side rarely try the same one.
+        static std::minstd_rand rng(std::random_device{}());
+        std::uniform_int_distribution<int> pick(kFirst, low - 1);
+        for (int attempt = 0; attempt < 200; ++attempt) {
+            if (const int port = try_bind(pick(rng)); port != 0)
+                return port;
+        }
     }
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    close(fd);
-    return ntohs(addr.sin_port);
+    if (const int port = try_bind(0); port != 0)
+        return port;
+    throw std::runtime_error("cannot bind a free port");
 }
 
 bool port_open(int port) {

@@ -36,7 +36,8 @@ int run_command(const std::vector<std::string>& argv, const std::string& log_pat
                 const std::string& run_as = "",
                 std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago, below the range the kernel takes
+// outgoing connections' local ports from (so no client can take it meanwhile).
 int free_port();
 // True when something accepts TCP connections on 127.0.0.1:port.
 bool port_open(int port);
