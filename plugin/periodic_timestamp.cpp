@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/clock.h"
+#include "storage/schema_connect.h"
 #include "storage/timestamp_slots.h"
 
 namespace culex {
@@ -43,13 +44,17 @@ void PeriodicTimestamp::stop() {
 void PeriodicTimestamp::run() {
     const int64_t interval_ms = config_.timestamp_interval * 1000;
     int64_t slot_ms = (wall_clock_ms() / interval_ms + 1) * interval_ms;
-    // Connected before the first interval ends, so that it is claimed like the rest; on
+    // Connected before the first interval begins, so that it is claimed like the rest; on
     // a first start the storage writer may still be making the schema.
-    while (reconnect() == SchemaConnectState::kSchemaNotYet &&
-           slot_ms - wall_clock_ms() > kSchemaPoll.count()) {
+    reconnect();
+    for (int64_t left_ms = slot_ms - wall_clock_ms(); schema_missing_ && left_ms > 0;
+         left_ms = slot_ms - wall_clock_ms()) {
         std::unique_lock<std::mutex> lock(mu_);
-        if (wake_.wait_for(lock, kSchemaPoll, [this] { return stopping_; }))
+        const auto wait = std::min(kSchemaPoll, std::chrono::milliseconds(left_ms));
+        if (wake_.wait_for(lock, wait, [this] { return stopping_; }))
             return;
+        lock.unlock();
+        reconnect();
     }
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
@@ -66,6 +71,10 @@ void PeriodicTimestamp::run() {
 }
 
 void PeriodicTimestamp::publish_if_claimed(int64_t slot_ms) {
+    // The database answered a moment ago, without the schema: asking again is quick,
+    // and the writer may have made it since.
+    if (!db_.is_open() && schema_missing_)
+        reconnect();
     const bool connected = db_.is_open();
     const Claim claimed = connected ? claim(slot_ms) : Claim::kUnanswered;
     if (claimed == Claim::kLost)
@@ -102,14 +111,14 @@ PeriodicTimestamp::Claim PeriodicTimestamp::claim(int64_t slot_ms) {
     return won ? Claim::kWon : Claim::kLost;
 }
 
-SchemaConnectState PeriodicTimestamp::reconnect() {
+void PeriodicTimestamp::reconnect() {
     const SchemaConnect attempt =
         connect_to_schema(db_, "SET statement_timeout = " + std::to_string(kClaimTimeout.count()));
     // Before the storage writer has made the schema (a first start) there is nothing to
     // claim in, which is no fault: this interval goes out unclaimed, quietly.
-    if (!attempt.ready() && attempt.state != SchemaConnectState::kSchemaNotYet)
+    schema_missing_ = attempt.state == SchemaConnectState::kSchemaNotYet;
+    if (!attempt.ready() && !schema_missing_)
         note_unanswered(attempt.error);
-    return attempt.state;
 }
 
 void PeriodicTimestamp::note_unanswered(const std::string& why) {

@@ -11,10 +11,10 @@
 // When a claim gets no answer (PostgreSQL unreachable, or slower than kClaimTimeout)
 // the broker publishes anyway and logs it once: the timestamp never stops, and during
 // an outage each broker publishes one per interval. On a first start the thread waits
-// for the storage writer's schema until just before the first interval, and the
-// intervals before it exists go out unclaimed without a warning. A wake-up later than an
-// interval (a suspended machine, a clock step) publishes for the current interval and
-// skips those already over.
+// for the storage writer's schema until the first interval begins, and asks again at
+// each interval; the intervals before it exists go out unclaimed without a warning. A wake-up later
+// than an interval (a suspended machine, a clock step) publishes for the current interval and skips
+// those already over.
 //
 // start() and stop() on the broker thread (plugin init and cleanup).
 #pragma once
@@ -29,7 +29,6 @@
 #include "common/log.h"
 #include "common/outbox.h"
 #include "storage/pg_connection.h"
-#include "storage/schema_connect.h"
 
 namespace culex {
 
@@ -54,7 +53,7 @@ class PeriodicTimestamp {
     void run();
     void publish_if_claimed(int64_t slot_ms);
     Claim claim(int64_t slot_ms);
-    SchemaConnectState reconnect();
+    void reconnect();
     void note_unanswered(const std::string& why);
 
     const Config& config_;
@@ -62,6 +61,7 @@ class PeriodicTimestamp {
     LogQueue& log_;
     PgConnection db_;
     bool claims_failing_ = false;
+    bool schema_missing_ = false;  // the last connection found the schema not made yet
     std::mutex mu_;
     std::condition_variable wake_;
     bool stopping_ = false;
