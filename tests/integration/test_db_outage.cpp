@@ -144,9 +144,12 @@ TEST_CASE(
     "queue_full reject_v5 refuses to MQTT 5 publishers what nothing can hold; 3.1.1 as before",
     "[outage]") {
     const std::string dbname = cluster().create_database();
-    BrokerProcess broker(plugin_opts_for(
-        dbname,
-        {{"queue_capacity", "1000"}, {"batch_max_rows", "100"}, {"queue_full", "reject_v5"}}));
+    // The watcher must see every delivery: mosquitto's default max_queued_messages (1000)
+    // would drop some of the 2,000 for a subscriber that falls behind on a busy machine.
+    BrokerProcess broker(plugin_opts_for(dbname, {{"queue_capacity", "1000"},
+                                                  {"batch_max_rows", "100"},
+                                                  {"queue_full", "reject_v5"}}),
+                         true, "max_queued_messages 100000\n");
     REQUIRE(broker.wait_ready());
     auto db = cluster().connect(dbname);
     REQUIRE(wait_schema_then_close(*db));
