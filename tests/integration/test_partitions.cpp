@@ -125,6 +125,14 @@ std::vector<std::pair<int64_t, int64_t>> walk_pages(HttpClient& http, const std:
     return seen;
 }
 
+// Daily partitions for each of the `days` days before today.
+void make_past_days(PgConnection& db, int days) {
+    REQUIRE(db.exec("SELECT culex.create_message_partition(now() - g * interval '1 day', 24)"
+                    " FROM generate_series(1, $1::integer) g",
+                    {std::to_string(days)})
+                .ok());
+}
+
 // Whether the broker's log shows `line` within a few seconds (other threads' lines
 // reach it through the broker thread).
 bool logged(ApiBroker& api, const std::string& line) {
@@ -319,9 +327,7 @@ TEST_CASE("a read by id with 365 partitions plans and reads one of them", "[part
     ApiBroker api(kToken);
     auto db = cluster().connect(api.db);
     HttpClient http(api.base, kToken);
-    REQUIRE(db->exec("SELECT culex.create_message_partition(now() - g * interval '1 day', 24)"
-                     " FROM generate_series(1, 365) g")
-                .ok());
+    make_past_days(*db, 365);
     REQUIRE(std::stoi(query_value(*db, "SELECT count(*) FROM culex.message_partitions")) >= 365);
     const int64_t us = wall_clock_us() - 200 * kDayUs;
     const int64_t id = insert_at(http, "many/x", us, "two hundred days");
@@ -352,9 +358,7 @@ TEST_CASE("finding the ids of stored messages by receive time opens only their p
     ApiBroker api(kToken);
     auto db = cluster().connect(api.db);
     HttpClient http(api.base, kToken);
-    REQUIRE(db->exec("SELECT culex.create_message_partition(now() - g * interval '1 day', 24)"
-                     " FROM generate_series(1, 365) g")
-                .ok());
+    make_past_days(*db, 365);
     const int64_t old_us = wall_clock_us() - 200 * kDayUs;
     const int64_t older_us = old_us - kDayUs - 7;
     const int64_t old_id = insert_at(http, "lookup/a", old_us);

@@ -40,13 +40,18 @@ int ephemeral_low() {
     return range >> low ? low : 0;
 }
 
-// Whether `port` (0: any) can be bound on 127.0.0.1 now; the bound port when it can.
-int try_bind(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+sockaddr_in loopback(int port) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(static_cast<uint16_t>(port));
+    return addr;
+}
+
+// Whether `port` (0: any) can be bound on 127.0.0.1 now; the bound port when it can.
+int try_bind(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr = loopback(port);
     int bound = 0;
     if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
         socklen_t len = sizeof addr;
@@ -154,11 +159,8 @@ int free_port() {
 
 bool port_open(int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    const sockaddr_in addr = loopback(port);
+    bool ok = connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
     close(fd);
     return ok;
 }
