@@ -85,12 +85,10 @@ Status Platform::start() {
     }
     writer_.set_partition_map(&partitions_);
     writer_.start();
-    if (config_.partition_interval_s > 0 || config_.retention_s > 0 ||
-        !config_.retention_topics.empty() || config_.trash_retention_s > 0) {
-        maintenance_ =
-            std::make_unique<StorageMaintenance>(config_, log_, maintenance_stats_, &partitions_);
-        maintenance_->start();
-    }
+    // Always, since the time index of a migrated database is built by it.
+    maintenance_ =
+        std::make_unique<StorageMaintenance>(config_, log_, maintenance_stats_, &partitions_);
+    maintenance_->start();
     timestamp_.start();
     if (config_.rules) {
         matcher_->start();

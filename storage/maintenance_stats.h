@@ -16,7 +16,9 @@ struct MaintenanceStats {
     std::atomic<uint64_t> rows_deleted_topics{0};  // by retention_topics
     std::atomic<uint64_t> rows_purged_trash{0};    // by trash_retention
     std::atomic<uint64_t> errors{0};               // failed statements
-    std::atomic<int64_t> last_run_us{0};           // wall clock of the last finished run; 0: none
+    std::atomic<int64_t> time_index_pending{
+        -1};                              // partitions without the time index; -1: not counted yet
+    std::atomic<int64_t> last_run_us{0};  // wall clock of the last finished run; 0: none
 };
 
 }  // namespace culex

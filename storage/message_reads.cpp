@@ -14,6 +14,7 @@
 #include "message_ids.h"
 #include "message_sql.h"
 #include "pg_array.h"
+#include "topic_set_plan.h"
 
 namespace culex {
 namespace {
@@ -135,15 +136,38 @@ PgOutcome read_topic_of(PgConnection& db, PartitionMap* partitions, int64_t id, 
 namespace {
 
 // One statement of a series read, on `source` (a table, or a UNION ALL of partitions)
-// with the extra condition `bound` (may be empty), appending at most `limit` rows.
+// with the extra condition `bound` (may be empty), appending at most `limit` rows, the
+// way `plan` says (topic_set_plan.h).
 // The limit is part of the text: with it as a parameter PostgreSQL assumes a tenth of
 // the rows and, on a partition of a day's rows, keeps planning the statement at every
 // execution (measured: planning then took as long as running it).
 PgOutcome read_series_from(PgConnection& db, const std::string& source, const std::string& bound,
-                           const MessageSelection& selection, const PageRequest& page, size_t limit,
+                           const MessageSelection& selection, const TopicSetPlan& plan,
+                           const PageRequest& page, size_t limit,
                            std::vector<StoredMessage>& rows) {
     SqlParams params;
-    std::string where = selection_sql(selection, RowState::kLive, params);
+    std::string where;
+    std::string topic_ids;  // kPerTopic: the placeholder of the topics' ids
+    if (plan.way == TopicSetWay::kAsIs) {
+        where = selection_sql(selection, RowState::kLive, params);
+    } else {
+        MessageSelection rest = selection;
+        rest.filter.reset();
+        rest.topic_like.reset();
+        where = selection_sql(rest, RowState::kLive, params);
+        if (plan.way == TopicSetWay::kAlongTime) {
+            // `+ 0` keeps the planner off the topic index, which it would read for
+            // every matching row and then sort.
+            where += " AND (m.topic_id + 0) IN (SELECT id FROM culex.topics WHERE " +
+                     topic_set_sql(selection, params) + ")";
+        } else {
+            std::vector<std::string> ids;
+            for (int32_t id : plan.topic_ids)
+                ids.push_back(std::to_string(id));
+            where += " AND m.topic_id = k.topic_id";
+            topic_ids = params.add(pg_text_array(ids));
+        }
+    }
     const char* direction = page.ascending ? "ASC" : "DESC";
     if (page.after) {
         // A row comparison, so the (topic_id, received_at, id) index serves the page; the
@@ -157,9 +181,17 @@ PgOutcome read_series_from(PgConnection& db, const std::string& source, const st
     }
     if (!bound.empty())
         where += " AND " + bound;
-    const std::string sql = std::string("SELECT ") + kRecordColumns + " FROM " + source + " m" +
-                            kRecordJoins + " WHERE " + where + " ORDER BY m.received_at " +
-                            direction + ", m.id " + direction + " LIMIT " + std::to_string(limit);
+    const std::string order = std::string(" ORDER BY m.received_at ") + direction + ", m.id " +
+                              direction + " LIMIT " + std::to_string(limit);
+    std::string sql;
+    if (plan.way == TopicSetWay::kPerTopic) {
+        sql = std::string("SELECT ") + kRecordColumns + " FROM unnest(" + topic_ids +
+              "::integer[]) k(topic_id) CROSS JOIN LATERAL (SELECT m.* FROM " + source +
+              " m WHERE " + where + order + ") m" + kRecordJoins + order;
+    } else {
+        sql = std::string("SELECT ") + kRecordColumns + " FROM " + source + " m" + kRecordJoins +
+              " WHERE " + where + order;
+    }
     PgOutcome outcome = db.exec_prepared(sql, params.values(), true);
     if (!outcome.ok())
         return outcome;
@@ -194,6 +226,12 @@ constexpr size_t kMaxGroup = 8;
 PgOutcome read_series(PgConnection& db, PartitionMap* partitions, const MessageSelection& selection,
                       const PageRequest& page, std::vector<StoredMessage>& rows) {
     rows.clear();
+    TopicSetPlan plan;
+    PgOutcome planned = plan_topic_set(db, selection, plan);
+    if (!planned.ok())
+        return planned;
+    if (plan.way == TopicSetWay::kNone)
+        return PgOutcome{};
     const size_t wanted = page.limit + 1;
     // The time range the page can reach, [lo, hi] inclusive.
     int64_t lo = selection.after_us ? *selection.after_us : std::numeric_limits<int64_t>::min();
@@ -234,7 +272,7 @@ PgOutcome read_series(PgConnection& db, PartitionMap* partitions, const MessageS
         const size_t before = rows.size();
         // Always `wanted`, so that one text serves every page of that size.
         PgOutcome outcome =
-            read_series_from(db, union_of(group), "", selection, page, wanted, rows);
+            read_series_from(db, union_of(group), "", selection, plan, page, wanted, rows);
         if (outcome.error == PgErrorKind::kOther) {
             // Gone since the map was read (dropped): the partitioned table answers.
             rows.resize(before);
@@ -263,8 +301,8 @@ PgOutcome read_series(PgConnection& db, PartitionMap* partitions, const MessageS
                     : "m.received_at < " +
                           micros_to_timestamptz(std::to_string(last.from_us) + "::bigint");
     }
-    return read_series_from(db, "culex.message_store", bound, selection, page, wanted - rows.size(),
-                            rows);
+    return read_series_from(db, "culex.message_store", bound, selection, plan, page,
+                            wanted - rows.size(), rows);
 }
 
 PgOutcome read_buckets(PgConnection& db, const MessageSelection& selection,

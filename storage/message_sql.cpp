@@ -91,16 +91,31 @@ std::string topic_filter_regex(std::string_view filter) {
     return re + "$";
 }
 
+std::string topic_name_condition_sql(const std::string& filter, SqlParams& params) {
+    if (!has_wildcard(filter))
+        return "name = " + params.add(filter);
+    // Filters that start with a wildcard do not match `$` topics (MQTT 4.7.2).
+    const bool skip_dollar = filter.front() == '+' || filter.front() == '#';
+    return "name ~ " + params.add(topic_filter_regex(filter)) +
+           (skip_dollar ? " AND left(name, 1) <> '$'" : "");
+}
+
 std::string topic_condition_sql(std::string_view id_column, const std::string& filter,
                                 SqlParams& params) {
     const std::string column(id_column);
+    const std::string names = topic_name_condition_sql(filter, params);
     if (!has_wildcard(filter))
-        return column + " = (SELECT id FROM culex.topics WHERE name = " + params.add(filter) + ")";
-    // Filters that start with a wildcard do not match `$` topics (MQTT 4.7.2).
-    const bool skip_dollar = filter.front() == '+' || filter.front() == '#';
-    return column + " IN (SELECT id FROM culex.topics WHERE name ~ " +
-           params.add(topic_filter_regex(filter)) +
-           (skip_dollar ? " AND left(name, 1) <> '$'" : "") + ")";
+        return column + " = (SELECT id FROM culex.topics WHERE " + names + ")";
+    return column + " IN (SELECT id FROM culex.topics WHERE " + names + ")";
+}
+
+std::string topic_set_sql(const MessageSelection& s, SqlParams& params) {
+    std::string sql;
+    if (s.filter)
+        sql = topic_name_condition_sql(*s.filter, params);
+    if (s.topic_like)
+        sql += (sql.empty() ? "name LIKE " : " AND name LIKE ") + params.add(*s.topic_like);
+    return sql;
 }
 
 std::string record_id_sql(const std::string& alias, const std::string& id_param) {

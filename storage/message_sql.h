@@ -35,6 +35,13 @@ std::string selection_sql(const MessageSelection& selection, RowState state, Sql
 // rule aside: see selection_sql).
 std::string topic_filter_regex(std::string_view filter);
 
+// A condition on culex.topics' `name` that holds for the topics `filter` matches.
+std::string topic_name_condition_sql(const std::string& filter, SqlParams& params);
+
+// A condition on culex.topics' `name` for the topics the selection's `filter` and
+// `topic_like` both allow; empty when it has neither.
+std::string topic_set_sql(const MessageSelection& selection, SqlParams& params);
+
 // A condition that `id_column` (a culex.topics id) names a topic matching `filter`.
 std::string topic_condition_sql(std::string_view id_column, const std::string& filter,
                                 SqlParams& params);

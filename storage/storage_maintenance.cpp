@@ -9,6 +9,7 @@
 #include "partitions.h"
 #include "retention.h"
 #include "schema_connect.h"
+#include "time_index.h"
 
 namespace culex {
 namespace {
@@ -126,6 +127,8 @@ bool StorageMaintenance::maintain() {
         ok = delete_expired_topics() && ok;
     if (config_.trash_retention_s > 0 && !stopping())
         ok = purge_expired_trash() && ok;
+    if (!stopping())
+        ok = build_time_indexes() && ok;
     return ok;
 }
 
@@ -225,6 +228,27 @@ bool StorageMaintenance::purge_expired_trash() {
                     total, format_rfc3339_us(cutoff).c_str());
     }
     return ok;
+}
+
+bool StorageMaintenance::build_time_indexes() {
+    std::vector<std::string> missing;
+    PgOutcome outcome = partitions_without_time_index(db_, missing);
+    if (!outcome.ok())
+        return note_failure("listing partitions without the time index", outcome);
+    stats_.time_index_pending = static_cast<int64_t>(missing.size());
+    for (size_t i = 0; i < missing.size() && !stopping(); ++i) {
+        const auto started = std::chrono::steady_clock::now();
+        outcome = build_time_index(db_, missing[i]);
+        if (!outcome.ok())
+            return note_failure("building the time index of partition culex." + missing[i],
+                                outcome);
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+        stats_.time_index_pending = static_cast<int64_t>(missing.size() - i - 1);
+        log_.printf(LogLevel::kInfo,
+                    "culex: built the time index of partition culex.%s in %.1f s (%zu left).",
+                    missing[i].c_str(), took.count(), missing.size() - i - 1);
+    }
+    return true;
 }
 
 }  // namespace culex

@@ -8,9 +8,10 @@
 // missing one itself, so nothing waits for this thread), drops partitions wholly older
 // than `retention`, deletes rows of `retention_topics` past their age and purges
 // soft-deleted rows past `trash_retention`, each in batches of kDeleteBatch rows, one
-// statement per batch. Every run that changed something is logged, and everything is
-// counted in MaintenanceStats. Failed statements are logged, counted and retried at the
-// next run.
+// statement per batch, and builds the parts of the time index a migrated database lacks
+// (time_index.h), newest partition first; a stop waits for one build at most. Every run
+// that changed something is logged, and everything is counted in MaintenanceStats.
+// Failed statements are logged, counted and retried at the next run.
 //
 // Lifecycle: construct, start() once, stop() once; the destructor stops if needed.
 #pragma once
@@ -57,6 +58,7 @@ class StorageMaintenance {
     bool drop_expired_partitions();
     bool delete_expired_topics();
     bool purge_expired_trash();
+    bool build_time_indexes();
     bool note_failure(const std::string& what, const PgOutcome& outcome);
     bool stopping();
     // Waits up to `wait` or until stop(); false when stopping.

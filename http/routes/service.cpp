@@ -129,6 +129,13 @@ Response metrics_page(ApiContext& ctx, const HttpMetrics& http) {
                           "Partitions dropped by retention.");
         prometheus_sample(out, "culex_partitions_dropped_total", {},
                           static_cast<double>(m.partitions_dropped));
+        if (m.time_index_pending >= 0) {
+            prometheus_header(out, "culex_time_index_partitions_pending", "gauge",
+                              "Partitions whose part of the time index the maintenance has "
+                              "still to build (after an upgrade).");
+            prometheus_sample(out, "culex_time_index_partitions_pending", {},
+                              static_cast<double>(m.time_index_pending));
+        }
         prometheus_header(out, "culex_retention_rows_deleted_total", "counter",
                           "Messages removed by retention, by rule.");
         const std::pair<const char*, uint64_t> removed[] = {

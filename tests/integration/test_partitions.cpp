@@ -164,6 +164,14 @@ TEST_CASE("a database of the release before partitions keeps every row, id and f
     const std::string file_before = query_value(
         *db, "SELECT relfilenode FROM pg_class WHERE oid = 'culex.message_store'::regclass");
     const std::string max_id = query_value(*db, "SELECT max(id) FROM culex.message_store");
+    // What a concurrent build interrupted leaves: an invalid index of the name the
+    // maintenance gives the old table's part (it follows the table's rename).
+    CHECK_FALSE(db->exec("CREATE UNIQUE INDEX CONCURRENTLY message_store_before_time"
+                         " ON culex.message_store (qos)")
+                    .ok());
+    REQUIRE(query_value(*db,
+                        "SELECT indisvalid FROM pg_index"
+                        " WHERE indexrelid = 'culex.message_store_before_time'::regclass") == "f");
 
     ApiBroker api(kToken, {}, dbname);
     REQUIRE(wait_until([&] { return schema_current(*db); }, seconds(30)));
@@ -225,6 +233,23 @@ TEST_CASE("a database of the release before partitions keeps every row, id and f
         " broker_id, seq, received_at) VALUES (1, 'x', 0, false, 'c', 1, 1, now())");
     CHECK(old_writer.error == PgErrorKind::kOther);
     CHECK(old_writer.message.find("upgrade this Culex broker") != std::string::npos);
+
+    // The time index (migration 0008) was made on the partitioned table only; the
+    // maintenance builds the old table's part concurrently, past the remains of a build
+    // that failed, and attaches it.
+    REQUIRE(wait_until([&] { return metric(http, "culex_time_index_partitions_pending") == 0; },
+                       seconds(30)));
+    CHECK(query_value(*db,
+                      "SELECT indisvalid FROM pg_index"
+                      " WHERE indexrelid = 'culex.message_store_time'::regclass") == "t");
+    CHECK(query_value(*db,
+                      "SELECT count(*) FROM pg_inherits i JOIN pg_index x ON x.indexrelid ="
+                      " i.inhrelid WHERE i.inhparent = 'culex.message_store_time'::regclass"
+                      " AND x.indrelid = 'culex.message_store_before'::regclass"
+                      " AND x.indisvalid") == "1");
+    CHECK(logged(api, "built the time index of partition culex.message_store_before"));
+    CHECK(walk_pages(http, "/api/v1/messages?filter=legacy/%2B&limit=1000").size() ==
+          static_cast<size_t>(count_where(*db, "m.deleted_at IS NULL")));
 }
 
 TEST_CASE("partitions are made ahead, on demand for any time, and clipped to neighbours",

@@ -42,6 +42,8 @@ class PgCluster {
     std::string create_database();
     // A connection to `dbname`, connected, or a failed REQUIRE.
     std::unique_ptr<PgConnection> connect(const std::string& dbname) const;
+    // The server's log (its stderr), where auto_explain writes plans.
+    std::string log_path() const { return dir_ + "/postgres.log"; }
     // The path of one of the server's programs (initdb, pg_basebackup, ...).
     std::string bin(const std::string& tool) const;
 
