@@ -170,8 +170,9 @@ PgOutcome read_series_from(PgConnection& db, const std::string& source, const st
     }
     const char* direction = page.ascending ? "ASC" : "DESC";
     if (page.after) {
-        // A row comparison, so the (topic_id, received_at, id) index serves the page; the
-        // plain bound beside it lets the planner skip partitions the page cannot reach.
+        // A row comparison, so either index serves the page, (topic_id, received_at, id)
+        // per topic and (received_at, id) along time; the plain bound beside it lets the
+        // planner skip partitions the page cannot reach.
         const std::string at =
             micros_to_timestamptz(params.add(std::to_string(page.after->received_us)));
         const char* op = page.ascending ? ">" : "<";

@@ -7,7 +7,9 @@ PgOutcome partitions_without_time_index(PgConnection& db, std::vector<std::strin
         "SELECT p.name FROM culex.message_partitions p WHERE NOT EXISTS ("
         " SELECT 1 FROM pg_inherits i JOIN pg_index x ON x.indexrelid = i.inhrelid"
         " WHERE i.inhparent = 'culex.message_store_time'::regclass"
-        " AND x.indrelid = p.partition) ORDER BY p.range_from DESC");
+        " AND x.indrelid = p.partition)"
+        " AND (SELECT relkind FROM pg_class WHERE oid = 'culex.message_store'::regclass) = 'p'"
+        " ORDER BY p.range_from DESC");
     names.clear();
     if (!outcome.ok())
         return outcome;

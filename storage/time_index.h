@@ -15,7 +15,8 @@
 namespace culex {
 
 // The partitions (names in schema culex) whose part of the time index is missing,
-// newest first: reads start at the newest.
+// newest first: reads start at the newest. None when culex.message_store is not a
+// PostgreSQL partitioned table (a TimescaleDB hypertable indexes its chunks itself).
 PgOutcome partitions_without_time_index(PgConnection& db, std::vector<std::string>& names);
 
 // Builds partition `name`'s part of the time index with CREATE INDEX CONCURRENTLY and
