@@ -97,8 +97,13 @@ start_api_broker() {
   return 1
 }
 
+# With broker_cpus / load_cpus set (taskset lists like 0 or 1), the broker and the load
+# generator run pinned to those CPUs.
 run_broker() {  # $1 = with|without; $2 = extra plugin option lines; rest = load arguments
   local mode=$1 extra=$2; shift 2
+  local broker_pin=() load_pin=()
+  if [ -n "${broker_cpus:-}" ]; then broker_pin=(taskset -c "$broker_cpus"); fi
+  if [ -n "${load_cpus:-}" ]; then load_pin=(taskset -c "$load_cpus"); fi
   local port; port=$(free_port)
   {
     echo "listener $port 127.0.0.1"
@@ -109,14 +114,14 @@ run_broker() {  # $1 = with|without; $2 = extra plugin option lines; rest = load
       if [ -n "$extra" ]; then printf '%b\n' "$extra"; fi
     fi
   } >"$work/mosquitto-$mode.conf"
-  mosquitto -c "$work/mosquitto-$mode.conf" 2>"$work/broker-$mode.log" &
+  "${broker_pin[@]}" mosquitto -c "$work/mosquitto-$mode.conf" 2>"$work/broker-$mode.log" &
   local pid=$!
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
   echo "--- mosquitto $(mosquitto -h | head -1 | awk '{print $3}') $mode culex ${extra:+($extra)}: $load $*"
   if [ "$mode" = with ]; then
-    "$load" --port "$port" --broker-pid "$pid" --db "$conninfo" "$@"
+    "${load_pin[@]}" "$load" --port "$port" --broker-pid "$pid" --db "$conninfo" "$@"
   else
-    "$load" --port "$port" --broker-pid "$pid" "$@"
+    "${load_pin[@]}" "$load" --port "$port" --broker-pid "$pid" "$@"
   fi
   kill -TERM "$pid" 2>/dev/null || true  # already gone when the load killed it
   wait "$pid" 2>/dev/null || true

@@ -12,6 +12,12 @@
 
 namespace culex {
 
+// How far below the broker thread Culex's own threads run (common/worker_thread.h).
+struct WorkerPriority {
+    int nice = 0;        // added to the thread's nice value, capped at 19
+    bool batch = false;  // SCHED_BATCH: never preempts on waking
+};
+
 struct Config {
     // libpq connection string or URI; empty means libpq's defaults (PG* variables).
     std::string db_conninfo;
@@ -34,6 +40,8 @@ struct Config {
     // message has waited batch_max_ms, whichever comes first.
     size_t batch_max_rows = 5000;
     int64_t batch_max_ms = 10;
+    // The priority of Culex's own threads relative to the broker thread's.
+    WorkerPriority worker_priority;
     // Bounds of the in-memory queue between the broker thread and the writer.
     size_t queue_capacity = 1000000;
     size_t queue_max_bytes = size_t{512} << 20;

@@ -8,6 +8,7 @@
 
 #include "common/base64.h"
 #include "common/topic_filter.h"
+#include "common/worker_thread.h"
 #include "rule_matcher.h"
 #include "storage/delivery_store.h"
 #include "storage/schema_connect.h"
@@ -52,7 +53,8 @@ int64_t DeliveryDispatcher::retry_delay_ms(const Config& config, int attempt) {
 
 void DeliveryDispatcher::start() {
     multi_ = curl_multi_init();
-    thread_ = std::thread([this] { run(); });
+    thread_ =
+        start_worker_thread("culex-dispatch", config_.worker_priority, log_, [this] { run(); });
 }
 
 void DeliveryDispatcher::stop() {

@@ -2,6 +2,7 @@
 
 #include <cinttypes>
 
+#include "common/worker_thread.h"
 #include "delivery_request.h"
 #include "storage/message_reads.h"
 #include "storage/rule_store.h"
@@ -31,7 +32,8 @@ RuleMatcher::~RuleMatcher() {
 }
 
 void RuleMatcher::start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ =
+        start_worker_thread("culex-matcher", config_.worker_priority, log_, [this] { run(); });
 }
 
 void RuleMatcher::stop(milliseconds timeout) {

@@ -300,6 +300,24 @@ const std::map<std::string, Setter>& setters() {
              c.exclude_clients.add(std::move(pattern.value()));
              return Status::ok();
          }},
+        {"worker_nice",
+         [](const std::string& key, const std::string& value, Config& c) {
+             int64_t nice = 0;
+             Status s = parse_integer(key, value, 0, 19, nice);
+             if (s.is_ok())
+                 c.worker_priority.nice = static_cast<int>(nice);
+             return s;
+         }},
+        {"worker_sched",
+         [](const std::string& key, const std::string& value, Config& c) {
+             if (value == "normal")
+                 c.worker_priority.batch = false;
+             else if (value == "batch")
+                 c.worker_priority.batch = true;
+             else
+                 return bad(key, "expected normal or batch, not '" + value + "'");
+             return Status::ok();
+         }},
         {"batch_max_rows", integer(&Config::batch_max_rows, 1, 100000)},
         {"batch_max_ms", integer(&Config::batch_max_ms, 0, 10000)},
         {"queue_capacity", integer(&Config::queue_capacity, 1000, 100000000)},

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/clock.h"
+#include "common/worker_thread.h"
 #include "storage/schema_connect.h"
 #include "storage/timestamp_slots.h"
 
@@ -28,7 +29,8 @@ PeriodicTimestamp::~PeriodicTimestamp() {
 
 void PeriodicTimestamp::start() {
     if (config_.timestamp_interval > 0)
-        thread_ = std::thread([this] { run(); });
+        thread_ = start_worker_thread("culex-timestamp", config_.worker_priority, log_,
+                                      [this] { run(); });
 }
 
 void PeriodicTimestamp::stop() {

@@ -51,7 +51,7 @@ Status Platform::start() {
             read_replica_ = std::make_unique<ReadReplica>(
                 config_.db_read_conninfo, static_cast<size_t>(config_.http_db_connections),
                 std::chrono::milliseconds(config_.http_statement_timeout_ms),
-                config_.read_max_lag_ms, log_);
+                config_.read_max_lag_ms, config_.worker_priority, log_);
             read_replica_->start();
         }
         auth_ = std::make_unique<Authenticator>(*api_pool_, config_.admin_token);
@@ -77,6 +77,7 @@ Status Platform::start() {
         settings.max_connections = config_.http_max_connections;
         settings.max_connections_per_client = config_.http_max_connections_per_client;
         settings.cors_origins = config_.http_cors_origins;
+        settings.priority = config_.worker_priority;
         http_ = std::make_unique<HttpServer>(
             settings, [this](Request& request) { return api_->handle(request); }, log_);
         Status served = http_->start();

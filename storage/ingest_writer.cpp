@@ -6,6 +6,7 @@
 
 #include "common/json_check.h"
 #include "common/time_text.h"
+#include "common/worker_thread.h"
 #include "copy_encoder.h"
 #include "migrations.h"
 
@@ -44,7 +45,7 @@ IngestWriter::~IngestWriter() {
 }
 
 void IngestWriter::start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ = start_worker_thread("culex-writer", config_.worker_priority, log_, [this] { run(); });
 }
 
 uint64_t IngestWriter::stop(milliseconds timeout) {

@@ -1,5 +1,6 @@
 #include "read_replica.h"
 
+#include "common/worker_thread.h"
 #include "migrations.h"
 
 namespace culex {
@@ -18,9 +19,10 @@ constexpr auto kReplayPoll = std::chrono::milliseconds(10);
 
 ReadReplica::ReadReplica(std::string conninfo, size_t connections,
                          std::chrono::milliseconds statement_timeout, int64_t max_lag_ms,
-                         LogQueue& log)
+                         WorkerPriority priority, LogQueue& log)
     : conninfo_(std::move(conninfo)),
       max_lag_ms_(max_lag_ms),
+      priority_(priority),
       log_(log),
       // The standby cannot migrate; the monitor checks that its schema is current.
       pool_(conninfo_, connections, statement_timeout, PgPool::Schema::kAsIs) {}
@@ -30,7 +32,7 @@ ReadReplica::~ReadReplica() {
 }
 
 void ReadReplica::start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ = start_worker_thread("culex-replica", priority_, log_, [this] { run(); });
 }
 
 void ReadReplica::stop() {

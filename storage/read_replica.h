@@ -22,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "common/config.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "partition_map.h"
@@ -33,7 +34,8 @@ namespace culex {
 class ReadReplica {
   public:
     ReadReplica(std::string conninfo, size_t connections,
-                std::chrono::milliseconds statement_timeout, int64_t max_lag_ms, LogQueue& log);
+                std::chrono::milliseconds statement_timeout, int64_t max_lag_ms,
+                WorkerPriority priority, LogQueue& log);
     ~ReadReplica();
     ReadReplica(const ReadReplica&) = delete;
     ReadReplica& operator=(const ReadReplica&) = delete;
@@ -78,6 +80,7 @@ class ReadReplica {
 
     const std::string conninfo_;
     const int64_t max_lag_ms_;
+    const WorkerPriority priority_;
     LogQueue& log_;
     PgPool pool_;
     PartitionMap partitions_;

@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/time_text.h"
+#include "common/worker_thread.h"
 #include "partitions.h"
 #include "retention.h"
 #include "schema_connect.h"
@@ -44,7 +45,7 @@ StorageMaintenance::~StorageMaintenance() {
 }
 
 void StorageMaintenance::start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ = start_worker_thread("culex-maint", config_.worker_priority, log_, [this] { run(); });
 }
 
 void StorageMaintenance::stop() {

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <vector>
 
+#include "common/worker_thread.h"
+
 namespace culex {
 namespace {
 
@@ -35,8 +37,9 @@ char wake_tag;
 
 }  // namespace
 
-HttpFrontend::HttpFrontend(FrontendSettings settings)
+HttpFrontend::HttpFrontend(FrontendSettings settings, LogQueue& log)
     : settings_(std::move(settings)),
+      log_(log),
       limits_(settings_.max_connections, settings_.max_connections_per_client),
       backends_(settings_.backend_port, settings_.backend_spare, kBackendIdle) {}
 
@@ -91,7 +94,7 @@ Status HttpFrontend::start() {
         stop();
         return Status::error(bad + strerror(err));
     }
-    thread_ = std::thread([this] { run(); });
+    thread_ = start_worker_thread("culex-frontend", settings_.priority, log_, [this] { run(); });
     return Status::ok();
 }
 

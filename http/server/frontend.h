@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/log.h"
 #include "common/status.h"
 #include "connection_limits.h"
 #include "proxy_connection.h"
@@ -32,7 +33,8 @@ namespace culex {
 
 class HttpFrontend {
   public:
-    explicit HttpFrontend(FrontendSettings settings);
+    // `log` must outlive the front end.
+    HttpFrontend(FrontendSettings settings, LogQueue& log);
     ~HttpFrontend();
     HttpFrontend(const HttpFrontend&) = delete;
     HttpFrontend& operator=(const HttpFrontend&) = delete;
@@ -49,6 +51,7 @@ class HttpFrontend {
     void set_accepting(bool on);
 
     const FrontendSettings settings_;
+    LogQueue& log_;
     std::shared_ptr<TlsContext> tls_;
     int listen_fd_ = -1;
     int epoll_fd_ = -1;

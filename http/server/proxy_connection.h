@@ -18,6 +18,7 @@
 #include <string>
 
 #include "backend_pool.h"
+#include "common/config.h"
 #include "http_framing.h"
 #include "transport.h"
 
@@ -33,6 +34,7 @@ struct FrontendSettings {
     int max_connections_per_client = 32;
     std::chrono::milliseconds head_timeout{10000};
     size_t max_body_bytes = size_t{1} << 20;
+    WorkerPriority priority;  // of the event-loop thread
 };
 
 // Longest request head accepted (request line and headers); longer ones get 431.

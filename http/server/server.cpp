@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "common/worker_thread.h"
 #include "problem.h"
 
 namespace culex {
@@ -13,6 +14,11 @@ namespace {
 int on_begin_request(mg_connection* conn) {
     auto* server = static_cast<HttpServer*>(mg_get_request_info(conn)->user_data);
     return server->serve(conn);
+}
+
+void* on_init_thread(const mg_context* ctx, int /*thread_type*/) {
+    static_cast<HttpServer*>(mg_get_user_data(ctx))->thread_started();
+    return nullptr;
 }
 
 int on_log_message(const mg_connection*, const char*) {
@@ -111,6 +117,7 @@ Status HttpServer::start() {
     mg_callbacks callbacks{};
     callbacks.begin_request = on_begin_request;
     callbacks.log_message = on_log_message;
+    callbacks.init_thread = on_init_thread;
     char error_text[256] = {};
     unsigned error_code = 0;
     mg_error_data error{&error_code, error_text, sizeof error_text};
@@ -136,7 +143,8 @@ Status HttpServer::start() {
     front.max_connections_per_client = settings_.max_connections_per_client;
     front.head_timeout = settings_.head_timeout;
     front.max_body_bytes = settings_.max_body_bytes;
-    frontend_ = std::make_unique<HttpFrontend>(std::move(front));
+    front.priority = settings_.priority;
+    frontend_ = std::make_unique<HttpFrontend>(std::move(front), log_);
     Status started = frontend_->start();
     if (!started.is_ok()) {
         stop();
@@ -157,6 +165,10 @@ void HttpServer::stop() {
     mg_stop(ctx_);
     ctx_ = nullptr;
     mg_exit_library();
+}
+
+void HttpServer::thread_started() {
+    enter_worker_thread("culex-http", settings_.priority, log_);
 }
 
 int HttpServer::serve(mg_connection* conn) {

@@ -35,6 +35,7 @@ struct HttpSettings {
     int max_connections = 1024;
     int max_connections_per_client = 32;
     std::vector<std::string> cors_origins;  // see cors.h
+    WorkerPriority priority;                // of the workers and the front end
 };
 
 using RequestHandler = std::function<Response(Request&)>;
@@ -55,6 +56,8 @@ class HttpServer {
 
     // Called by civetweb for each request (internal).
     int serve(mg_connection* conn);
+    // Called by civetweb on each of its threads as it starts (internal).
+    void thread_started();
 
   private:
     const HttpSettings settings_;

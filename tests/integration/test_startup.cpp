@@ -2,6 +2,14 @@
 // migrating one database at once do not race.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <sstream>
+#include <vector>
+
 #include "storage/migrations.h"
 #include "support/api_broker.h"
 #include "support/fixture.h"
@@ -174,4 +182,84 @@ TEST_CASE("timestamps before the schema exists go out unclaimed and quietly, the
     CHECK(log.find("cannot claim") == std::string::npos);
     CHECK(log.find("Warning") == std::string::npos);
     CHECK(log.find("Error") == std::string::npos);
+}
+
+namespace {
+
+struct ThreadState {
+    std::string name;
+    int nice = 0;
+    int policy = 0;  // SCHED_OTHER 0, SCHED_BATCH 3
+};
+
+// Every thread of process `pid` from /proc, by thread id.
+std::map<int, ThreadState> threads_of(pid_t pid) {
+    std::map<int, ThreadState> threads;
+    const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+        std::ifstream stat(task.path() / "stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        const size_t open = text.find('(');
+        const size_t close = text.rfind(')');
+        if (open == std::string::npos || close == std::string::npos)
+            continue;  // the thread ended meanwhile
+        // After the name come the fields from the 3rd (state) on: nice is the 19th,
+        // policy the 41st (proc(5)).
+        std::istringstream fields(text.substr(close + 2));
+        std::vector<std::string> field{std::istream_iterator<std::string>(fields),
+                                       std::istream_iterator<std::string>()};
+        if (field.size() < 39)
+            continue;
+        threads[std::stoi(task.path().filename().string())] = {
+            text.substr(open + 1, close - open - 1), std::stoi(field[16]), std::stoi(field[38])};
+    }
+    return threads;
+}
+
+}  // namespace
+
+TEST_CASE("Culex's threads run below the broker thread as worker_nice and worker_sched say",
+          "[startup]") {
+    const std::string kToken = "priority-admin-token-0123456789";
+    // Every kind of thread Culex starts: writer, maintenance, matcher, dispatcher,
+    // timestamp, HTTP front end and civetweb's.
+    ApiBroker api(kToken, {{"worker_nice", "7"},
+                           {"worker_sched", "batch"},
+                           {"timestamp_interval", "1"},
+                           {"http_threads", "4"}});
+    const pid_t pid = api.broker.process().pid();
+    const std::set<std::string> expected = {"culex-writer",   "culex-maint",     "culex-matcher",
+                                            "culex-dispatch", "culex-timestamp", "culex-frontend",
+                                            "culex-http"};
+    std::map<int, ThreadState> threads;
+    auto all_lowered = [&] {
+        threads = threads_of(pid);
+        std::set<std::string> seen;
+        for (const auto& [tid, state] : threads) {
+            if (tid == pid)
+                continue;
+            if (state.nice != 7 || state.policy != 3)
+                return false;
+            seen.insert(state.name);
+        }
+        return seen == expected;
+    };
+    const bool lowered = wait_until(all_lowered, 10s);
+    for (const auto& [tid, state] : threads)
+        UNSCOPED_INFO(tid << " " << state.name << " nice " << state.nice << " policy "
+                          << state.policy);
+    CHECK(lowered);
+    REQUIRE(threads.count(pid) == 1);
+    CHECK(threads[pid].name == "mosquitto");
+    CHECK(threads[pid].nice == 0);
+    CHECK(threads[pid].policy == 0);
+    // Lowered threads still do their work.
+    MqttClient device(api.broker.port(), "prio");
+    device.publish("prio/t", "1", 1);
+    REQUIRE(device.wait_acked());
+    auto db = cluster().connect(api.db);
+    CHECK(wait_stored(*db, 1, 30s));
+    HttpClient http(api.base, kToken);
+    CHECK(http.get("/api/v1/messages?topic=prio/t").status == 200);
 }

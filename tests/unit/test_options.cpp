@@ -41,6 +41,23 @@ TEST_CASE("defaults apply when no option is given", "[options]") {
     CHECK(c.admin_token.empty());
 }
 
+TEST_CASE("worker priority options, at their bounds", "[options]") {
+    auto result = parse_options({{"worker_nice", "19"}, {"worker_sched", "batch"}}, "h");
+    REQUIRE(result.is_ok());
+    CHECK(result.value().worker_priority.nice == 19);
+    CHECK(result.value().worker_priority.batch);
+    auto lowest = parse_options({{"worker_nice", "0"}, {"worker_sched", "normal"}}, "h");
+    REQUIRE(lowest.is_ok());
+    CHECK(lowest.value().worker_priority.nice == 0);
+    CHECK_FALSE(lowest.value().worker_priority.batch);
+    CHECK(error_of({{"worker_nice", "20"}}) ==
+          "plugin_opt_worker_nice: expected an integer from 0 to 19, got '20'");
+    CHECK(error_of({{"worker_nice", "-1"}}) ==
+          "plugin_opt_worker_nice: expected an integer from 0 to 19, got '-1'");
+    CHECK(error_of({{"worker_sched", "idle"}}) ==
+          "plugin_opt_worker_sched: expected normal or batch, not 'idle'");
+}
+
 TEST_CASE("HTTP options", "[options]") {
     auto result = parse_options({{"http_listen", "0.0.0.0:9000"},
                                  {"http_threads", "32"},
