@@ -1,13 +1,16 @@
 // Load generator for the ingest path: K MQTT publishers send N messages in all, and the
 // tool reports broker throughput, PUBACK latency (QoS 1), rows persisted per second,
-// ingest lag (publish -> committed row) and the broker's peak RSS.
+// ingest lag (publish -> committed row), the broker's peak RSS and, with --pg-pid (the
+// postmaster's), the CPU time the broker and PostgreSQL spent per message.
 //
 // Usage: ingest_load --port P [--publishers K] [--messages N] [--payload BYTES] [--qos Q]
 //                    [--topics T] [--rate MSG_PER_S] [--payload-kind json|text]
-//                    [--db CONNINFO] [--broker-pid PID] [--kill-after-ms MS]
+//                    [--db CONNINFO] [--broker-pid PID] [--pg-pid PID] [--kill-after-ms MS]
+//                    [--threads N] [--topic-prefix PREFIX]
 // Without --db only broker-side figures are printed (a broker without the plugin).
 #include <libpq-fe.h>
-#include <mosquitto.h>
+
+#include "mqtt_publishers.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -17,8 +20,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -38,9 +44,13 @@ struct Options {
     long rate = 0;  // 0: as fast as possible
     std::string db;
     long broker_pid = 0;
-    int probe_every = 100;   // every Nth message of a publisher is a lag probe
-    bool json = true;        // JSON payloads, or plain text (probes are always JSON)
-    long kill_after_ms = 0;  // > 0: SIGKILL the broker then, and report what it acknowledged
+    long pg_pid = 0;        // the postmaster
+    int probe_every = 100;  // every Nth message of a publisher is a lag probe
+    bool json = true;       // JSON payloads, or plain text (probes are always JSON)
+    long kill_after_ms = 0;
+    int threads = 1;                      // the publishers' epoll loops
+    std::string topic_prefix = "bench/";  // topics are PREFIX<publisher>/<n>  // > 0: SIGKILL the
+                                          // broker then, and report what it acknowledged
 };
 
 int64_t wall_us() {
@@ -54,36 +64,6 @@ double percentile(std::vector<double> v, double p) {
         return 0;
     std::sort(v.begin(), v.end());
     return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
-struct Publisher {
-    struct mosquitto* mosq = nullptr;
-    std::atomic<bool> connected{false};
-    std::atomic<long> acked{0};
-    std::mutex mu;
-    std::unordered_map<int, Clock::time_point> sent_at;  // QoS 1: mid -> publish time
-    std::vector<double> puback_ms;
-    int fence_mid = -1;
-    std::atomic<bool> fence_acked{false};
-};
-
-void on_connect(struct mosquitto*, void* obj, int rc) {
-    if (rc == 0)
-        static_cast<Publisher*>(obj)->connected = true;
-}
-
-void on_publish(struct mosquitto*, void* obj, int mid) {
-    auto* p = static_cast<Publisher*>(obj);
-    auto now = Clock::now();
-    std::lock_guard<std::mutex> lock(p->mu);
-    if (mid == p->fence_mid)
-        p->fence_acked = true;
-    auto it = p->sent_at.find(mid);
-    if (it != p->sent_at.end()) {
-        p->puback_ms.push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
-        p->sent_at.erase(it);
-    }
-    ++p->acked;
 }
 
 std::string make_payload(long seq, int size, bool probe, bool json) {
@@ -111,6 +91,48 @@ long peak_rss_kib(long pid) {
             return std::atol(line.c_str() + 6);
     }
     return -1;
+}
+
+// Fields of /proc/PID/stat from the 3rd (state) on, so field N is at N - 3; empty when
+// the process is gone.
+std::vector<std::string> proc_stat(const std::string& pid) {
+    std::ifstream in("/proc/" + pid + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::string> fields;
+    const size_t close = text.rfind(')');
+    if (close == std::string::npos)
+        return fields;
+    std::istringstream rest(text.substr(close + 2));
+    for (std::string f; rest >> f;)
+        fields.push_back(f);
+    return fields;
+}
+
+// CPU seconds a process has used (utime + stime, every thread), and with `reaped` those
+// of the children it has waited for (cutime + cstime).
+double cpu_s(const std::vector<std::string>& stat, bool reaped) {
+    if (stat.size() < 13)
+        return 0;
+    long ticks = std::atol(stat[11].c_str()) + std::atol(stat[12].c_str());
+    if (reaped)
+        ticks += std::atol(stat[13].c_str()) + std::atol(stat[14].c_str());
+    return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// A PostgreSQL cluster's CPU seconds: the postmaster, every live child, and the children
+// it has reaped (backends that ended), but not the process `except` (our own watcher's
+// backend, which is measurement, not ingest).
+double cluster_cpu_s(long postmaster, long except) {
+    double total = cpu_s(proc_stat(std::to_string(postmaster)), true);
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos || std::stol(name) == except)
+            continue;
+        const std::vector<std::string> stat = proc_stat(name);
+        if (stat.size() > 1 && std::atol(stat[1].c_str()) == postmaster)
+            total += cpu_s(stat, true);
+    }
+    return total;
 }
 
 PGconn* connect_db(const std::string& conninfo) {
@@ -230,6 +252,12 @@ Options parse(int argc, char** argv) {
             o.db = v;
         else if (k == "--broker-pid")
             o.broker_pid = std::stol(v);
+        else if (k == "--threads")
+            o.threads = std::stoi(v);
+        else if (k == "--topic-prefix")
+            o.topic_prefix = v;
+        else if (k == "--pg-pid")
+            o.pg_pid = std::stol(v);
         else if (k == "--kill-after-ms")
             o.kill_after_ms = std::stol(v);
         else if (k == "--payload-kind")
@@ -246,29 +274,24 @@ Options parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     Options o = parse(argc, argv);
-    mosquitto_lib_init();
-    std::vector<std::unique_ptr<Publisher>> pubs;
-    for (int i = 0; i < o.publishers; ++i) {
-        auto p = std::make_unique<Publisher>();
-        p->mosq = mosquitto_new(("bench-" + std::to_string(i)).c_str(), true, p.get());
-        mosquitto_max_inflight_messages_set(p->mosq, 0);
-        mosquitto_connect_callback_set(p->mosq, on_connect);
-        mosquitto_publish_callback_set(p->mosq, on_publish);
-        if (mosquitto_connect(p->mosq, "127.0.0.1", o.port, 60) != MOSQ_ERR_SUCCESS) {
-            std::fprintf(stderr, "cannot connect to 127.0.0.1:%d\n", o.port);
-            return 1;
-        }
-        mosquitto_loop_start(p->mosq);
-        pubs.push_back(std::move(p));
-    }
-    for (auto& p : pubs) {
-        while (!p->connected)
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    bench::PublishPlan plan;
+    plan.port = o.port;
+    plan.connections = o.publishers;
+    plan.messages_per_connection = o.messages / o.publishers;
+    plan.rate_per_connection = static_cast<double>(o.rate) / o.publishers;
+    plan.qos = o.qos;
+    plan.threads = o.threads;
+    plan.fence_topic = o.topic_prefix + "fence";
+    std::vector<int> sockets;
+    std::string error;
+    if (!bench::connect_publishers(plan, sockets, error)) {
+        std::fprintf(stderr, "%s\n", error.c_str());
+        return 1;
     }
 
     // A topic of this run's own, so probes of earlier runs in the same database are not counted.
     const std::string probe_topic =
-        "bench/probe/" + std::to_string(getpid()) + "-" + std::to_string(wall_us());
+        o.topic_prefix + "probe/" + std::to_string(getpid()) + "-" + std::to_string(wall_us());
     std::unique_ptr<DbWatcher> watcher;
     std::thread watch_thread;
     std::atomic<bool> give_up{false};
@@ -279,7 +302,11 @@ int main(int argc, char** argv) {
         watch_thread = std::thread([&] { watcher->run(expected_rows, give_up); });
     }
 
-    long per_pub = o.messages / o.publishers;
+    const long per_pub = plan.messages_per_connection;
+    const long watcher_backend = watcher ? PQbackendPID(watcher->conn) : 0;
+    const double broker_cpu0 =
+        o.broker_pid > 0 ? cpu_s(proc_stat(std::to_string(o.broker_pid)), false) : 0;
+    const double pg_cpu0 = o.pg_pid > 0 ? cluster_cpu_s(o.pg_pid, watcher_backend) : 0;
     auto t0 = Clock::now();
     std::atomic<bool> killed{false};
     std::thread killer;
@@ -290,53 +317,24 @@ int main(int argc, char** argv) {
             killed = true;
         });
     }
-    std::vector<std::thread> threads;
-    for (int k = 0; k < o.publishers; ++k) {
-        threads.emplace_back([&, k] {
-            Publisher& p = *pubs[static_cast<size_t>(k)];
-            int topics_per_pub = std::max(1, o.topics / o.publishers);
-            double interval_us = o.rate > 0 ? 1e6 * o.publishers / static_cast<double>(o.rate) : 0;
-            for (long i = 0; i < per_pub && !killed; ++i) {
-                if (interval_us > 0) {
-                    auto due = t0 + std::chrono::microseconds(
-                                        static_cast<long>(interval_us * static_cast<double>(i)));
-                    std::this_thread::sleep_until(due);
-                }
-                bool probe = i % o.probe_every == 0;
-                std::string topic =
-                    probe ? probe_topic
-                          : "bench/" + std::to_string(k) + "/" + std::to_string(i % topics_per_pub);
-                std::string payload = make_payload(i, o.payload, probe, o.json);
-                int mid = 0;
-                if (o.qos > 0) {
-                    std::lock_guard<std::mutex> lock(p.mu);
-                    mosquitto_publish(p.mosq, &mid, topic.c_str(), static_cast<int>(payload.size()),
-                                      payload.data(), o.qos, false);
-                    p.sent_at[mid] = Clock::now();
-                } else {
-                    while (mosquitto_publish(p.mosq, &mid, topic.c_str(),
-                                             static_cast<int>(payload.size()), payload.data(), 0,
-                                             false) == MOSQ_ERR_NOMEM) {
-                        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-                    }
-                }
-            }
-            // The broker handles a connection's packets in order: when the fence's PUBACK
-            // arrives, it has received everything this publisher sent.
-            std::lock_guard<std::mutex> lock(p.mu);
-            mosquitto_publish(p.mosq, &p.fence_mid, "bench/fence", 5, "fence", 1, false);
-        });
-    }
-    for (auto& t : threads)
-        t.join();
+    const int topics_per_pub = std::max(1, o.topics / o.publishers);
+    plan.message = [&](int k, long i, std::string& topic, std::string& payload) {
+        const bool probe = i % o.probe_every == 0;
+        topic = probe
+                    ? probe_topic
+                    : o.topic_prefix + std::to_string(k) + "/" + std::to_string(i % topics_per_pub);
+        payload = make_payload(i, o.payload, probe, o.json);
+    };
+    const std::atomic<bool> never{false};
+    bench::PublishResults published = bench::run_publishers(plan, sockets, never);
     if (killer.joinable()) {
         killer.join();
         // QoS 1 PUBACKs come in the order the broker received the messages, so each
         // publisher's acknowledged messages are its first `acked` ones.
         long total = 0;
-        for (size_t k = 0; k < pubs.size(); ++k) {
-            std::printf("acked bench-%zu=%ld\n", k, pubs[k]->acked.load());
-            total += pubs[k]->acked;
+        for (size_t k = 0; k < published.acked.size(); ++k) {
+            std::printf("acked bench-%zu=%ld\n", k, published.acked[k]);
+            total += published.acked[k];
         }
         std::printf("broker killed %ld ms after the first publish; %ld messages acknowledged\n",
                     o.kill_after_ms, total);
@@ -344,14 +342,17 @@ int main(int argc, char** argv) {
         if (watch_thread.joinable())
             watch_thread.join();
         std::fflush(stdout);
-        std::_Exit(0);  // the clients' connections are dead; skip their orderly teardown
+        std::_Exit(0);
     }
-    for (auto& p : pubs) {
-        while (!p->fence_acked)
-            std::this_thread::sleep_for(std::chrono::microseconds(200));
+    if (published.lost_connections > 0) {
+        std::fprintf(stderr, "%d connections lost before their last PUBACK\n",
+                     published.lost_connections);
+        give_up = true;
+        if (watch_thread.joinable())
+            watch_thread.join();
+        return 1;
     }
-    auto t_broker = Clock::now();
-    double broker_s = std::chrono::duration<double>(t_broker - t0).count();
+    const double broker_s = std::chrono::duration<double>(published.finished - t0).count();
     long sent = per_pub * o.publishers;
 
     std::printf("publishers=%d messages=%ld payload=%dB %s qos=%d topics=%d rate=%s\n",
@@ -359,11 +360,10 @@ int main(int argc, char** argv) {
                 o.rate > 0 ? std::to_string(o.rate).c_str() : "max");
     std::printf("broker_throughput_msg_per_s=%.0f\n", static_cast<double>(sent) / broker_s);
     if (o.qos > 0) {
-        std::vector<double> all;
-        for (auto& p : pubs)
-            all.insert(all.end(), p->puback_ms.begin(), p->puback_ms.end());
-        std::printf("puback_latency_ms_p50=%.3f p99=%.3f max=%.3f\n", percentile(all, 0.5),
-                    percentile(all, 0.99), percentile(all, 1.0));
+        const std::vector<double>& all = published.puback_ms;
+        std::printf("puback_latency_ms_p50=%.3f p99=%.3f p999=%.3f max=%.3f\n",
+                    percentile(all, 0.5), percentile(all, 0.99), percentile(all, 0.999),
+                    percentile(all, 1.0));
     }
     if (watcher) {
         // Bounded wait for the last rows: 120 s after the broker has everything.
@@ -393,16 +393,23 @@ int main(int argc, char** argv) {
         std::printf("ingest_lag_ms_p50=%.1f p99=%.1f max=%.1f (probes=%zu, 5 ms polling)\n",
                     percentile(watcher->lag_ms, 0.5), percentile(watcher->lag_ms, 0.99),
                     percentile(watcher->lag_ms, 1.0), watcher->lag_ms.size());
-        PQfinish(watcher->conn);
     }
+    // Up to the last row committed (or, without the plugin, the last PUBACK).
+    if (o.broker_pid > 0 && o.pg_pid > 0) {
+        const double broker_cpu =
+            cpu_s(proc_stat(std::to_string(o.broker_pid)), false) - broker_cpu0;
+        const double pg_cpu = cluster_cpu_s(o.pg_pid, watcher_backend) - pg_cpu0;
+        const double n = static_cast<double>(sent);
+        std::printf(
+            "cpu_us_per_message=%.2f (broker %.2f, postgres %.2f; %.1f + %.1f CPU s for "
+            "%ld messages)\n",
+            (broker_cpu + pg_cpu) * 1e6 / n, broker_cpu * 1e6 / n, pg_cpu * 1e6 / n, broker_cpu,
+            pg_cpu, sent);
+    }
+    if (watcher)
+        PQfinish(watcher->conn);
     if (o.broker_pid > 0)
         std::printf("broker_peak_rss_mib=%.1f\n",
                     static_cast<double>(peak_rss_kib(o.broker_pid)) / 1024.0);
-    for (auto& p : pubs) {
-        mosquitto_disconnect(p->mosq);
-        mosquitto_loop_stop(p->mosq, false);
-        mosquitto_destroy(p->mosq);
-    }
-    mosquitto_lib_cleanup();
     return 0;
 }

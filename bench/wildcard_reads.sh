@@ -31,12 +31,12 @@ elif [ "$loaded" != "$rows" ]; then
   echo "$pg_dir holds $loaded rows, not $rows; remove it" >&2
   exit 1
 fi
-echo "$(psql_q 'SELECT count(*) FROM culex.message_store') rows in $(psql_q 'SELECT count(*) FROM culex.message_partitions') partitions, $(psql_q "SELECT pg_size_pretty(pg_total_relation_size('culex.message_store'))")"
+echo "$(psql_q 'SELECT count(*) FROM culex.message_store') rows in $(psql_q 'SELECT count(*) FROM culex.message_partitions') partitions, $(psql_q "SELECT pg_size_pretty(sum(pg_total_relation_size(partition))) FROM culex.message_partitions")"
 
 base=http://127.0.0.1:$http_port
 total=$(( rounds * 3 * (seconds + 1) + 10 ))
 echo "== ingest: 20,000 QoS 1 msg/s on 1,000 other topics for ${total} s, reads meanwhile"
-"$load" --port "$mqtt_port" --publishers 4 --payload 100 --topics 1000 --qos 1 --rate 20000 \
+"$load" --port "$mqtt_port" --publishers 4 --payload 100 --topics 1000 --qos 1 --rate 20000 --topic-prefix ingest/ \
   --messages $(( total * 20000 )) --db "$conninfo" >"$work/ingest.txt" 2>&1 &
 ingest_pid=$!
 sleep 5
